@@ -1,0 +1,90 @@
+package dev.quiver.registry.load;
+
+import java.util.Collection;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Rules for object, field and feature names, and "did you mean" suggestions. */
+final class Names {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+
+  /**
+   * CEL reserved words: a source field with one of these names could not be read by expressions.
+   */
+  static final Set<String> CEL_RESERVED =
+      Set.of(
+          "true",
+          "false",
+          "null",
+          "in",
+          "as",
+          "break",
+          "const",
+          "continue",
+          "else",
+          "for",
+          "function",
+          "if",
+          "import",
+          "let",
+          "loop",
+          "package",
+          "namespace",
+          "return",
+          "var",
+          "void",
+          "while");
+
+  private Names() {}
+
+  /**
+   * Why {@code name} is not a valid name, or null if it is. Names are identifiers of at most 63
+   * characters without a double underscore, which separates view and feature in column names.
+   */
+  static String problem(String name) {
+    if (!NAME.matcher(name).matches()) {
+      return "'"
+          + name
+          + "' is not a valid name: expected letters, digits and underscores, starting with a letter"
+          + " or underscore, at most 63 characters";
+    }
+    if (name.contains("__")) {
+      return "'" + name + "' is not a valid name: '__' is reserved as the view__feature separator";
+    }
+    return null;
+  }
+
+  /** A ", did you mean 'x'?" clause for the closest candidate, or "" if none is close. */
+  static String suggestion(String wrong, Collection<String> candidates) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String c : candidates) {
+      int d = distance(wrong.toLowerCase(), c.toLowerCase());
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = c;
+      }
+    }
+    int limit = Math.max(1, Math.min(3, wrong.length() / 3));
+    return best != null && bestDistance <= limit ? " (did you mean '" + best + "'?)" : "";
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}

@@ -1,0 +1,51 @@
+package dev.quiver.registry.load;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The keys each kind of registry mapping accepts. This is the vocabulary of the registry format;
+ * the JSON Schema in {@code schema/quiver-registry.schema.json} is tested against it.
+ */
+public final class RegistryKeys {
+  private RegistryKeys() {}
+
+  public static final List<String> SECTIONS =
+      List.of("entities", "sources", "feature_views", "feature_services");
+  public static final List<String> CONFIG = List.of("project", "kafka", "data_dir", "ports");
+  public static final List<String> CONFIG_KAFKA = List.of("bootstrap");
+  public static final List<String> CONFIG_PORTS = List.of("grpc", "flight");
+  public static final List<String> METADATA = List.of("description", "owner", "tags");
+  public static final List<String> ENTITY = withMetadata("join_keys");
+  public static final List<String> SOURCE =
+      withMetadata("kafka", "event_timestamp", "created_timestamp", "schema");
+  public static final List<String> SOURCE_KAFKA = List.of("topic", "format", "dead_letter_topic");
+  public static final List<String> VIEW =
+      withMetadata("entities", "source", "version", "ttl", "filter", "features", "aggregations");
+  public static final List<String> FEATURE = withMetadata("type", "expr");
+  public static final List<String> AGGREGATION = withMetadata("function", "input", "window", "hop");
+  public static final List<String> SERVICE = withMetadata("features");
+
+  /** Every mapping kind by the name of its definition in the JSON Schema. */
+  public static final Map<String, List<String>> BY_DEFINITION =
+      Map.ofEntries(
+          Map.entry("configFile", concat(CONFIG, SECTIONS)),
+          Map.entry("registryFile", concat(List.of("project"), SECTIONS)),
+          Map.entry("kafkaConnection", CONFIG_KAFKA),
+          Map.entry("ports", CONFIG_PORTS),
+          Map.entry("entity", ENTITY),
+          Map.entry("source", SOURCE),
+          Map.entry("kafkaTopic", SOURCE_KAFKA),
+          Map.entry("featureView", VIEW),
+          Map.entry("feature", FEATURE),
+          Map.entry("aggregation", AGGREGATION),
+          Map.entry("featureService", SERVICE));
+
+  private static List<String> withMetadata(String... keys) {
+    return concat(List.of(keys), METADATA);
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
+  }
+}

@@ -1,0 +1,222 @@
+package dev.quiver.registry.logic;
+
+import com.google.protobuf.ByteString;
+import dev.cel.common.values.CelByteString;
+import dev.cel.common.values.NullValue;
+import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelRuntime;
+import dev.quiver.proto.v1.ScalarType;
+import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One compiled, type-checked CEL expression: the single implementation of a piece of feature logic,
+ * shared by every path that computes the feature.
+ *
+ * <p>Rows are maps from source field name to a Java value: {@link Boolean}, {@link Integer} or
+ * {@link Long}, {@link Float} or {@link Double}, {@link String}, {@code byte[]} or {@link
+ * ByteString}, {@link Instant}, or a {@link List} of those. A field that is absent or null makes
+ * the expression yield null without being evaluated. Results are converted to the declared type:
+ * {@link Boolean}, {@link Integer} (int32), {@link Long} (int64), {@link Float}, {@link Double},
+ * {@link String}, {@link ByteString}, {@link Instant} or an immutable {@link List} of those.
+ *
+ * <p>Thread-safe and immutable: one instance serves every ingestion thread.
+ */
+public final class CompiledExpression {
+  private final String source;
+  private final CelRuntime.Program program;
+  private final Set<String> variables;
+  private final ValueType resultType;
+
+  CompiledExpression(
+      String source, CelRuntime.Program program, Set<String> variables, ValueType resultType) {
+    this.source = source;
+    this.program = program;
+    this.variables = Set.copyOf(variables);
+    this.resultType = resultType;
+  }
+
+  /** The expression as written in the registry. */
+  public String source() {
+    return source;
+  }
+
+  /** Source fields the expression reads. */
+  public Set<String> variables() {
+    return variables;
+  }
+
+  /** The type of every non-null result. */
+  public ValueType resultType() {
+    return resultType;
+  }
+
+  /**
+   * Evaluates the expression over one row.
+   *
+   * @return the value in the Java form of {@link #resultType()}, or null when a field it reads is
+   *     null or the expression itself yields null
+   * @throws ExpressionException when evaluation fails or the result does not fit the declared type
+   */
+  public Object evaluate(Map<String, ?> row) throws ExpressionException {
+    Map<String, Object> vars = new HashMap<>(variables.size() * 2);
+    for (String v : variables) {
+      Object value = row.get(v);
+      if (value == null) {
+        return null;
+      }
+      vars.put(v, toCel(value));
+    }
+    Object result;
+    try {
+      result = program.eval(vars);
+    } catch (CelEvaluationException e) {
+      throw new ExpressionException(
+          "expression '" + source + "' failed: " + stripPrefix(e.getMessage()), e);
+    }
+    if (result == null || result instanceof NullValue) {
+      return null;
+    }
+    return fromCel(result, resultType);
+  }
+
+  private Object fromCel(Object value, ValueType type) throws ExpressionException {
+    if (type.hasListOf()) {
+      if (!(value instanceof List<?> list)) {
+        throw mismatch(value, type);
+      }
+      List<Object> out = new ArrayList<>(list.size());
+      ValueType element = Types.of(type.getListOf());
+      for (Object item : list) {
+        if (item == null || item instanceof NullValue) {
+          throw new ExpressionException(
+              "expression '" + source + "' produced a list with a null element");
+        }
+        out.add(fromCel(item, element));
+      }
+      return List.copyOf(out);
+    }
+    ScalarType s = type.getScalar();
+    switch (s) {
+      case SCALAR_TYPE_BOOL:
+        if (value instanceof Boolean) {
+          return value;
+        }
+        break;
+      case SCALAR_TYPE_INT32:
+        if (value instanceof Long l) {
+          if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
+            throw new ExpressionException(
+                "expression '" + source + "' produced " + l + ", out of range for int32");
+          }
+          return l.intValue();
+        }
+        break;
+      case SCALAR_TYPE_INT64:
+        if (value instanceof Long) {
+          return value;
+        }
+        break;
+      case SCALAR_TYPE_FLOAT:
+        if (value instanceof Double d) {
+          float f = d.floatValue();
+          if (Float.isInfinite(f) && !d.isInfinite()) {
+            throw new ExpressionException(
+                "expression '" + source + "' produced " + d + ", out of range for float");
+          }
+          return f;
+        }
+        break;
+      case SCALAR_TYPE_DOUBLE:
+        if (value instanceof Double) {
+          return value;
+        }
+        break;
+      case SCALAR_TYPE_STRING:
+        if (value instanceof String) {
+          return value;
+        }
+        break;
+      case SCALAR_TYPE_BYTES:
+        if (value instanceof CelByteString b) {
+          return ByteString.copyFrom(b.toByteArray());
+        }
+        if (value instanceof ByteString) {
+          return value;
+        }
+        break;
+      case SCALAR_TYPE_TIMESTAMP:
+        if (value instanceof Instant) {
+          return value;
+        }
+        break;
+      default:
+        break;
+    }
+    throw mismatch(value, type);
+  }
+
+  private ExpressionException mismatch(Object value, ValueType type) {
+    return new ExpressionException(
+        "expression '"
+            + source
+            + "' produced a "
+            + value.getClass().getSimpleName()
+            + " where "
+            + Types.format(type)
+            + " was declared");
+  }
+
+  static Object toCel(Object value) {
+    if (value instanceof Integer i) {
+      return i.longValue();
+    }
+    if (value instanceof Float f) {
+      return f.doubleValue();
+    }
+    if (value instanceof byte[] b) {
+      return CelByteString.of(b);
+    }
+    if (value instanceof ByteString b) {
+      return CelByteString.of(b.toByteArray());
+    }
+    if (value instanceof List<?> list) {
+      boolean needs = false;
+      for (Object o : list) {
+        if (o instanceof Integer
+            || o instanceof Float
+            || o instanceof byte[]
+            || o instanceof ByteString) {
+          needs = true;
+          break;
+        }
+      }
+      if (!needs) {
+        return list;
+      }
+      List<Object> out = new ArrayList<>(list.size());
+      for (Object o : list) {
+        out.add(toCel(o));
+      }
+      return out;
+    }
+    return value;
+  }
+
+  private static String stripPrefix(String message) {
+    String m = message == null ? "" : message;
+    int i = m.indexOf(": ");
+    return m.startsWith("evaluation error") && i > 0 ? m.substring(i + 2) : m;
+  }
+
+  @Override
+  public String toString() {
+    return source;
+  }
+}

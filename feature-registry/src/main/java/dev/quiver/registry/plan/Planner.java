@@ -1,0 +1,611 @@
+package dev.quiver.registry.plan;
+
+import dev.quiver.proto.v1.Aggregation;
+import dev.quiver.proto.v1.Entity;
+import dev.quiver.proto.v1.Feature;
+import dev.quiver.proto.v1.FeatureReference;
+import dev.quiver.proto.v1.FeatureService;
+import dev.quiver.proto.v1.FeatureView;
+import dev.quiver.proto.v1.Field;
+import dev.quiver.proto.v1.Metadata;
+import dev.quiver.proto.v1.Project;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.proto.v1.Source;
+import dev.quiver.proto.v1.ViewState;
+import dev.quiver.registry.Durations;
+import dev.quiver.registry.FeatureRepo;
+import dev.quiver.registry.Location;
+import dev.quiver.registry.Types;
+import dev.quiver.registry.logic.Aggregations;
+import dev.quiver.registry.plan.Change.Action;
+import dev.quiver.registry.plan.Change.Severity;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
+import java.util.stream.Collectors;
+
+/**
+ * Diffs a repo against the applied registry, per object and per field, and classifies each change.
+ *
+ * <p>Safe: adding a view, feature, aggregation, service or source field; descriptions, owners,
+ * tags; a view's TTL; a source's dead-letter topic. Breaking: a feature's type or expression; an
+ * aggregation's function, input, window or hop; a view's entities, source or filter; an entity's
+ * join keys; a source's topic, format, timestamps or a field's type; removing a source field; and
+ * removing a feature that an applied feature service uses. A view's breaking changes are accepted
+ * only with a raised {@code version:}, which keeps the old version (superseded) beside the new one;
+ * breaking changes of an entity or source are accepted when every view using it is raised. Removing
+ * an object, a feature or a service's feature is a removal: shown, and applied only when removals
+ * are allowed.
+ */
+public final class Planner {
+  private static final String ENTITY = "entity";
+  private static final String SOURCE = "source";
+  private static final String VIEW = "feature view";
+  private static final String SERVICE = "feature service";
+  private static final String PROJECT = "project";
+
+  private final RegistrySnapshot applied;
+  private final RegistrySnapshot repo;
+  private final Map<String, Location> locations;
+  private final boolean allowRemovals;
+  private final List<Change> changes = new ArrayList<>();
+  private final List<Plan.Refusal> refusals = new ArrayList<>();
+
+  private Planner(
+      RegistrySnapshot applied,
+      RegistrySnapshot repo,
+      Map<String, Location> locations,
+      boolean allowRemovals) {
+    this.applied = applied;
+    this.repo = repo;
+    this.locations = locations;
+    this.allowRemovals = allowRemovals;
+  }
+
+  /**
+   * Plans applying {@code repo} on top of {@code applied}.
+   *
+   * @param applied the latest applied snapshot, or {@link RegistrySnapshot#getDefaultInstance()}
+   *     when nothing is applied yet
+   * @param repo the validated repo
+   * @param allowRemovals whether removals may be applied
+   */
+  public static Plan plan(RegistrySnapshot applied, FeatureRepo repo, boolean allowRemovals) {
+    return new Planner(applied, repo.definition(), repo.locations(), allowRemovals).run();
+  }
+
+  /** Plans without source locations (for snapshots that did not come from files). */
+  public static Plan plan(RegistrySnapshot applied, RegistrySnapshot repo, boolean allowRemovals) {
+    return new Planner(applied, repo, Map.of(), allowRemovals).run();
+  }
+
+  private Plan run() {
+    project();
+    Map<String, FeatureView> appliedViews = activeViews(applied);
+    Map<String, FeatureView> repoViews = byName(repo.getFeatureViewsList(), FeatureView::getName);
+    Set<String> raised = new TreeSet<>();
+    for (FeatureView v : repoViews.values()) {
+      FeatureView old = appliedViews.get(v.getName());
+      if (old == null || v.getVersion() > old.getVersion()) {
+        raised.add(v.getName());
+      }
+    }
+    entities(repoViews, raised);
+    sources(repoViews, raised);
+    views(appliedViews, repoViews);
+    services(appliedViews);
+    if (!allowRemovals) {
+      for (Change c : changes) {
+        if (c.severity() == Severity.REMOVAL) {
+          refuse(
+              c.kind(),
+              c.name(),
+              (c.isObjectLevel()
+                      ? "removes the " + c.kind()
+                      : "removes " + c.field() + " " + c.before())
+                  + "; removals are applied only with --allow-removals");
+        }
+      }
+    }
+    return new Plan(
+        repo.getProject().getName(), applied.getVersion(), changes, refusals, next(appliedViews));
+  }
+
+  // ---------------------------------------------------------------- project
+
+  private void project() {
+    if (applied.getVersion() == 0) {
+      return;
+    }
+    Project a = applied.getProject();
+    Project r = repo.getProject();
+    if (!a.getName().equals(r.getName())) {
+      changes.add(
+          new Change(
+              PROJECT,
+              r.getName(),
+              Action.CHANGE,
+              "name",
+              a.getName(),
+              r.getName(),
+              Severity.BREAKING,
+              ""));
+      refuse(
+          PROJECT,
+          r.getName(),
+          "the registry belongs to project '" + a.getName() + "'; a project cannot be renamed");
+    }
+    diffFields(
+        PROJECT, r.getName(), flatProject(a), flatProject(r), (path, kind) -> Severity.SAFE, "");
+  }
+
+  private static Map<String, String> flatProject(Project p) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("kafka.bootstrap", p.getKafkaBootstrap());
+    m.put("data_dir", p.getDataDir());
+    m.put("ports.grpc", String.valueOf(p.getGrpcPort()));
+    m.put("ports.flight", String.valueOf(p.getFlightPort()));
+    return m;
+  }
+
+  // ---------------------------------------------------------------- entities and sources
+
+  private void entities(Map<String, FeatureView> repoViews, Set<String> raised) {
+    Map<String, Entity> a = byName(applied.getEntitiesList(), Entity::getName);
+    Map<String, Entity> r = byName(repo.getEntitiesList(), Entity::getName);
+    for (String name : union(a.keySet(), r.keySet())) {
+      Entity old = a.get(name);
+      Entity now = r.get(name);
+      if (old == null) {
+        changes.add(objectChange(ENTITY, name, Action.ADD, Severity.SAFE, ""));
+      } else if (now == null) {
+        changes.add(objectChange(ENTITY, name, Action.REMOVE, Severity.REMOVAL, ""));
+      } else {
+        List<String> users =
+            repoViews.values().stream()
+                .filter(v -> v.getEntitiesList().contains(name))
+                .map(FeatureView::getName)
+                .toList();
+        dependentChange(
+            ENTITY, name, flatEntity(old), flatEntity(now), users, raised, this::entitySeverity);
+      }
+    }
+  }
+
+  private Severity entitySeverity(String path, String how) {
+    return path.equals("join_keys") ? Severity.BREAKING : Severity.SAFE;
+  }
+
+  private static Map<String, String> flatEntity(Entity e) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("join_keys", fields(e.getJoinKeysList()));
+    metadata(m, "", e.getMetadata());
+    return m;
+  }
+
+  private void sources(Map<String, FeatureView> repoViews, Set<String> raised) {
+    Map<String, Source> a = byName(applied.getSourcesList(), Source::getName);
+    Map<String, Source> r = byName(repo.getSourcesList(), Source::getName);
+    for (String name : union(a.keySet(), r.keySet())) {
+      Source old = a.get(name);
+      Source now = r.get(name);
+      if (old == null) {
+        changes.add(objectChange(SOURCE, name, Action.ADD, Severity.SAFE, ""));
+      } else if (now == null) {
+        changes.add(objectChange(SOURCE, name, Action.REMOVE, Severity.REMOVAL, ""));
+      } else {
+        List<String> users =
+            repoViews.values().stream()
+                .filter(v -> v.getSource().equals(name))
+                .map(FeatureView::getName)
+                .toList();
+        dependentChange(
+            SOURCE, name, flatSource(old), flatSource(now), users, raised, this::sourceSeverity);
+      }
+    }
+  }
+
+  private Severity sourceSeverity(String path, String how) {
+    if (path.startsWith("schema.")) {
+      return how.equals("added") ? Severity.SAFE : Severity.BREAKING;
+    }
+    return switch (path) {
+      case "kafka.topic", "kafka.format", "event_timestamp", "created_timestamp" ->
+          Severity.BREAKING;
+      default -> Severity.SAFE;
+    };
+  }
+
+  private static Map<String, String> flatSource(Source s) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("kafka.topic", s.getKafka().getTopic());
+    m.put("kafka.format", s.getKafka().getFormat());
+    m.put("kafka.dead_letter_topic", s.getKafka().getDeadLetterTopic());
+    m.put("event_timestamp", s.getEventTimestampField());
+    m.put("created_timestamp", s.getCreatedTimestampField());
+    for (Field f : s.getSchemaList()) {
+      m.put("schema." + f.getName(), Types.format(f.getType()));
+    }
+    metadata(m, "", s.getMetadata());
+    return m;
+  }
+
+  /**
+   * Field changes of an entity or source; breaking ones are accepted only when every view that uses
+   * the object gets a new version.
+   */
+  private void dependentChange(
+      String kind,
+      String name,
+      Map<String, String> before,
+      Map<String, String> after,
+      List<String> users,
+      Set<String> raised,
+      BiFunction<String, String, Severity> severity) {
+    List<String> notRaised = users.stream().filter(u -> !raised.contains(u)).toList();
+    String note =
+        notRaised.isEmpty()
+            ? (users.isEmpty()
+                ? "no view uses it"
+                : "accepted: every view using it gets a new version")
+            : "";
+    boolean breaking = diffFields(kind, name, before, after, severity, note);
+    if (breaking && !notRaised.isEmpty()) {
+      refuse(
+          kind,
+          name,
+          "breaking change; raise the version of every feature view that uses it: "
+              + String.join(", ", notRaised));
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  private void views(Map<String, FeatureView> appliedViews, Map<String, FeatureView> repoViews) {
+    Map<String, Set<String>> usedBy = serviceUses(applied);
+    for (String name : union(appliedViews.keySet(), repoViews.keySet())) {
+      FeatureView old = appliedViews.get(name);
+      FeatureView now = repoViews.get(name);
+      if (old == null) {
+        changes.add(objectChange(VIEW, name, Action.ADD, Severity.SAFE, "v" + now.getVersion()));
+        continue;
+      }
+      if (now == null) {
+        long versions =
+            applied.getFeatureViewsList().stream().filter(v -> v.getName().equals(name)).count();
+        changes.add(
+            objectChange(
+                VIEW,
+                name,
+                Action.REMOVE,
+                Severity.REMOVAL,
+                versions > 1 ? "all " + versions + " versions" : "v" + old.getVersion()));
+        continue;
+      }
+      if (now.getVersion() < old.getVersion()) {
+        refuse(
+            VIEW,
+            name,
+            "version "
+                + now.getVersion()
+                + " is lower than the applied version "
+                + old.getVersion()
+                + "; a view's version can only be raised");
+        continue;
+      }
+      boolean newVersion = now.getVersion() > old.getVersion();
+      if (newVersion) {
+        changes.add(
+            new Change(
+                VIEW,
+                name,
+                Action.NEW_VERSION,
+                "",
+                "v" + old.getVersion(),
+                "v" + now.getVersion(),
+                Severity.SAFE,
+                "v" + old.getVersion() + " is kept as superseded"));
+      }
+      String note = newVersion ? "accepted: new version v" + now.getVersion() : "";
+      boolean breaking =
+          diffFields(VIEW, name, flatView(old), flatView(now), this::viewSeverity, note);
+      // Whole features and aggregations that appear or disappear are reported once each.
+      Map<String, String> oldFeatures = featurePaths(old);
+      Map<String, String> newFeatures = featurePaths(now);
+      for (Map.Entry<String, String> e : newFeatures.entrySet()) {
+        if (!oldFeatures.containsKey(e.getKey())) {
+          changes.add(
+              new Change(
+                  VIEW, name, Action.CHANGE, e.getValue(), "", e.getKey(), Severity.SAFE, ""));
+        }
+      }
+      for (Map.Entry<String, String> e : oldFeatures.entrySet()) {
+        String f = e.getKey();
+        if (newFeatures.containsKey(f)) {
+          continue;
+        }
+        Set<String> services = usedBy.getOrDefault(refKey(name, old.getVersion(), f), Set.of());
+        if (!services.isEmpty()) {
+          breaking = true;
+          changes.add(
+              new Change(
+                  VIEW,
+                  name,
+                  Action.CHANGE,
+                  e.getValue(),
+                  f,
+                  "",
+                  Severity.BREAKING,
+                  newVersion ? note : "used by feature service " + String.join(", ", services)));
+        } else {
+          changes.add(
+              new Change(VIEW, name, Action.CHANGE, e.getValue(), f, "", Severity.REMOVAL, ""));
+        }
+      }
+      if (breaking && !newVersion) {
+        refuse(
+            VIEW,
+            name,
+            "breaking change; to keep the current version and add a new one, set version: "
+                + (old.getVersion() + 1));
+      }
+    }
+  }
+
+  private Severity viewSeverity(String path, String how) {
+    if (path.equals("ttl")
+        || path.equals("description")
+        || path.equals("owner")
+        || path.startsWith("tags.")
+        || path.endsWith(".description")
+        || path.endsWith(".owner")
+        || path.contains(".tags.")
+        || path.equals("version")) {
+      return Severity.SAFE;
+    }
+    return Severity.BREAKING;
+  }
+
+  private static Map<String, String> flatView(FeatureView v) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("entities", String.join(", ", v.getEntitiesList()));
+    m.put("source", v.getSource());
+    m.put("filter", v.getFilter());
+    m.put("ttl", Durations.format(Durations.fromProto(v.getTtl())));
+    for (Feature f : v.getFeaturesList()) {
+      String p = "features." + f.getName() + ".";
+      m.put(p + "type", Types.format(f.getType()));
+      m.put(p + "expr", f.getExpr());
+      metadata(m, p, f.getMetadata());
+    }
+    for (Aggregation a : v.getAggregationsList()) {
+      String p = "aggregations." + a.getName() + ".";
+      m.put(p + "function", Aggregations.name(a.getFunction()));
+      m.put(p + "input", a.getInput());
+      m.put(p + "window", Durations.format(Durations.fromProto(a.getWindow())));
+      m.put(p + "hop", Durations.format(Durations.fromProto(a.getHop())));
+      metadata(m, p, a.getMetadata());
+    }
+    metadata(m, "", v.getMetadata());
+    return m;
+  }
+
+  /** Feature and aggregation names of a view, each with its path prefix in {@link #flatView}. */
+  private static Map<String, String> featurePaths(FeatureView v) {
+    Map<String, String> m = new LinkedHashMap<>();
+    v.getFeaturesList().forEach(f -> m.put(f.getName(), "features." + f.getName()));
+    v.getAggregationsList().forEach(a -> m.put(a.getName(), "aggregations." + a.getName()));
+    return m;
+  }
+
+  // ---------------------------------------------------------------- services
+
+  private void services(Map<String, FeatureView> appliedViews) {
+    Map<String, FeatureService> a =
+        byName(applied.getFeatureServicesList(), FeatureService::getName);
+    Map<String, FeatureService> r = byName(repo.getFeatureServicesList(), FeatureService::getName);
+    for (String name : union(a.keySet(), r.keySet())) {
+      FeatureService old = a.get(name);
+      FeatureService now = r.get(name);
+      if (old == null) {
+        changes.add(objectChange(SERVICE, name, Action.ADD, Severity.SAFE, ""));
+        continue;
+      }
+      if (now == null) {
+        changes.add(objectChange(SERVICE, name, Action.REMOVE, Severity.REMOVAL, ""));
+        continue;
+      }
+      Map<String, Integer> before = refs(old);
+      Map<String, Integer> after = refs(now);
+      for (String ref : union(before.keySet(), after.keySet())) {
+        Integer b = before.get(ref);
+        Integer n = after.get(ref);
+        if (b == null) {
+          changes.add(
+              new Change(SERVICE, name, Action.CHANGE, "features", "", ref, Severity.SAFE, ""));
+        } else if (n == null) {
+          changes.add(
+              new Change(SERVICE, name, Action.CHANGE, "features", ref, "", Severity.REMOVAL, ""));
+        } else if (!b.equals(n)) {
+          changes.add(
+              new Change(
+                  SERVICE,
+                  name,
+                  Action.CHANGE,
+                  "features." + ref,
+                  "v" + b,
+                  "v" + n,
+                  Severity.SAFE,
+                  "now served from the new view version"));
+        }
+      }
+      Map<String, String> metaBefore = new LinkedHashMap<>();
+      Map<String, String> metaAfter = new LinkedHashMap<>();
+      metadata(metaBefore, "", old.getMetadata());
+      metadata(metaAfter, "", now.getMetadata());
+      diffFields(SERVICE, name, metaBefore, metaAfter, (p, h) -> Severity.SAFE, "");
+    }
+  }
+
+  private static Map<String, Integer> refs(FeatureService s) {
+    Map<String, Integer> m = new LinkedHashMap<>();
+    for (FeatureReference ref : s.getFeaturesList()) {
+      m.put(ref.getView() + ":" + ref.getFeature(), ref.getViewVersion());
+    }
+    return m;
+  }
+
+  private static Map<String, Set<String>> serviceUses(RegistrySnapshot s) {
+    Map<String, Set<String>> m = new TreeMap<>();
+    for (FeatureService svc : s.getFeatureServicesList()) {
+      for (FeatureReference ref : svc.getFeaturesList()) {
+        m.computeIfAbsent(
+                refKey(ref.getView(), ref.getViewVersion(), ref.getFeature()), k -> new TreeSet<>())
+            .add(svc.getName());
+      }
+    }
+    return m;
+  }
+
+  private static String refKey(String view, int version, String feature) {
+    return view + "@" + version + ":" + feature;
+  }
+
+  // ---------------------------------------------------------------- the next snapshot
+
+  private RegistrySnapshot next(Map<String, FeatureView> appliedViews) {
+    RegistrySnapshot.Builder b = repo.toBuilder().clearFeatureViews().clearVersion();
+    Map<String, Integer> repoVersion = new LinkedHashMap<>();
+    repo.getFeatureViewsList().forEach(v -> repoVersion.put(v.getName(), v.getVersion()));
+    for (FeatureView old : applied.getFeatureViewsList()) {
+      Integer current = repoVersion.get(old.getName());
+      if (current != null && old.getVersion() < current) {
+        b.addFeatureViews(old.toBuilder().setState(ViewState.VIEW_STATE_SUPERSEDED));
+      }
+    }
+    for (FeatureView v : repo.getFeatureViewsList()) {
+      b.addFeatureViews(v.toBuilder().setState(ViewState.VIEW_STATE_ACTIVE));
+    }
+    return b.build();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /**
+   * Adds a change per differing field, classified by {@code severity(path, how)} where how is
+   * "added", "removed" or "changed". Returns whether any was breaking.
+   */
+  private boolean diffFields(
+      String kind,
+      String name,
+      Map<String, String> before,
+      Map<String, String> after,
+      BiFunction<String, String, Severity> severity,
+      String breakingNote) {
+    boolean breaking = false;
+    Set<String> paths = new LinkedHashSet<>(before.keySet());
+    paths.addAll(after.keySet());
+    for (String path : paths) {
+      String b = before.get(path);
+      String a = after.get(path);
+      if (b != null && b.equals(a)) {
+        continue;
+      }
+      // A field added with an empty value is no change (an optional field left unset).
+      if ((b == null && a.isEmpty()) || (a == null && b.isEmpty())) {
+        continue;
+      }
+      String how = b == null ? "added" : a == null ? "removed" : "changed";
+      if (!how.equals("changed") && isPartOfWholeFeature(path, before, after)) {
+        continue; // a feature added or removed as a whole is reported once, by the caller
+      }
+      Severity s = severity.apply(path, how);
+      breaking |= s == Severity.BREAKING;
+      changes.add(
+          new Change(
+              kind,
+              name,
+              Action.CHANGE,
+              path,
+              b == null ? "" : b,
+              a == null ? "" : a,
+              s,
+              s == Severity.BREAKING ? breakingNote : ""));
+    }
+    return breaking;
+  }
+
+  private static boolean isPartOfWholeFeature(
+      String path, Map<String, String> before, Map<String, String> after) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("((?:features|aggregations)\\.[^.]+)\\..+").matcher(path);
+    if (!m.matches()) {
+      return false;
+    }
+    String group = m.group(1) + ".";
+    boolean inBefore = before.keySet().stream().anyMatch(k -> k.startsWith(group));
+    boolean inAfter = after.keySet().stream().anyMatch(k -> k.startsWith(group));
+    return inBefore != inAfter;
+  }
+
+  private Change objectChange(
+      String kind, String name, Action action, Severity severity, String note) {
+    return new Change(kind, name, action, "", "", "", severity, note);
+  }
+
+  private void refuse(String kind, String name, String reason) {
+    Location at = locations.get(FeatureRepo.key(locationKind(kind), name));
+    refusals.add(new Plan.Refusal(kind, name, reason, at == null ? "" : at.toString()));
+  }
+
+  private static String locationKind(String kind) {
+    return switch (kind) {
+      case ENTITY -> "entity";
+      case SOURCE -> "source";
+      case VIEW -> "view";
+      case SERVICE -> "service";
+      default -> kind;
+    };
+  }
+
+  private static void metadata(Map<String, String> m, String prefix, Metadata md) {
+    m.put(prefix + "description", md.getDescription());
+    m.put(prefix + "owner", md.getOwner());
+    new TreeMap<>(md.getTagsMap()).forEach((k, v) -> m.put(prefix + "tags." + k, v));
+  }
+
+  private static String fields(List<Field> fields) {
+    return fields.stream()
+        .map(f -> f.getName() + ": " + Types.format(f.getType()))
+        .collect(Collectors.joining(", "));
+  }
+
+  private static Map<String, FeatureView> activeViews(RegistrySnapshot s) {
+    Map<String, FeatureView> m = new TreeMap<>();
+    for (FeatureView v : s.getFeatureViewsList()) {
+      if (v.getState() != ViewState.VIEW_STATE_SUPERSEDED) {
+        m.put(v.getName(), v);
+      }
+    }
+    return m;
+  }
+
+  private static <T> Map<String, T> byName(
+      List<T> items, java.util.function.Function<T, String> name) {
+    Map<String, T> m = new TreeMap<>();
+    items.forEach(i -> m.put(name.apply(i), i));
+    return m;
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> s = new TreeSet<>(a);
+    s.addAll(b);
+    return s;
+  }
+}
