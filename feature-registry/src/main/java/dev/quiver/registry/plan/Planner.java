@@ -318,11 +318,20 @@ public final class Planner {
       // Whole features and aggregations that appear or disappear are reported once each.
       Map<String, String> oldFeatures = featurePaths(old);
       Map<String, String> newFeatures = featurePaths(now);
+      Map<String, String> oldDefinitions = featureDefinitions(old);
+      Map<String, String> newDefinitions = featureDefinitions(now);
       for (Map.Entry<String, String> e : newFeatures.entrySet()) {
         if (!oldFeatures.containsKey(e.getKey())) {
           changes.add(
               new Change(
-                  VIEW, name, Action.CHANGE, e.getValue(), "", e.getKey(), Severity.SAFE, ""));
+                  VIEW,
+                  name,
+                  Action.CHANGE,
+                  e.getValue(),
+                  "",
+                  newDefinitions.get(e.getKey()),
+                  Severity.SAFE,
+                  ""));
         }
       }
       for (Map.Entry<String, String> e : oldFeatures.entrySet()) {
@@ -339,13 +348,21 @@ public final class Planner {
                   name,
                   Action.CHANGE,
                   e.getValue(),
-                  f,
+                  oldDefinitions.get(f),
                   "",
                   Severity.BREAKING,
                   newVersion ? note : "used by feature service " + String.join(", ", services)));
         } else {
           changes.add(
-              new Change(VIEW, name, Action.CHANGE, e.getValue(), f, "", Severity.REMOVAL, ""));
+              new Change(
+                  VIEW,
+                  name,
+                  Action.CHANGE,
+                  e.getValue(),
+                  oldDefinitions.get(f),
+                  "",
+                  Severity.REMOVAL,
+                  ""));
         }
       }
       if (breaking && !newVersion) {
@@ -393,6 +410,26 @@ public final class Planner {
       metadata(m, p, a.getMetadata());
     }
     metadata(m, "", v.getMetadata());
+    return m;
+  }
+
+  /**
+   * Each feature's definition in one line: {@code double = amount}, {@code sum(amount) over 1d}.
+   */
+  private static Map<String, String> featureDefinitions(FeatureView v) {
+    Map<String, String> m = new LinkedHashMap<>();
+    v.getFeaturesList()
+        .forEach(f -> m.put(f.getName(), Types.format(f.getType()) + " = " + f.getExpr()));
+    v.getAggregationsList()
+        .forEach(
+            a ->
+                m.put(
+                    a.getName(),
+                    Aggregations.name(a.getFunction())
+                        + "("
+                        + a.getInput()
+                        + ") over "
+                        + Durations.format(Durations.fromProto(a.getWindow()))));
     return m;
   }
 

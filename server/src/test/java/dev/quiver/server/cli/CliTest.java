@@ -1,0 +1,177 @@
+package dev.quiver.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The quiver command run in-process against a copy of the payments example. */
+class CliTest {
+  @TempDir Path dir;
+  Path repo;
+
+  record Result(int exit, String out, String err) {}
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = QuiverCommand.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int exit = cl.execute(args);
+    cl.getOut().flush();
+    cl.getErr().flush();
+    return new Result(exit, out.toString(), err.toString());
+  }
+
+  @BeforeEach
+  void copyExample() throws IOException {
+    Path example = checkoutRoot().resolve("examples/payments");
+    repo = dir.resolve("payments");
+    try (Stream<Path> files = Files.walk(example)) {
+      for (Path p : files.filter(Files::isRegularFile).toList()) {
+        if (p.toString().contains("/.quiver/")) {
+          continue;
+        }
+        Path target = repo.resolve(example.relativize(p).toString());
+        Files.createDirectories(target.getParent());
+        Files.copy(p, target);
+      }
+    }
+  }
+
+  static Path checkoutRoot() {
+    Path p = Path.of("").toAbsolutePath();
+    while (!Files.isDirectory(p.resolve("examples"))) {
+      p = p.getParent();
+    }
+    return p;
+  }
+
+  private void replace(String file, String from, String to) throws IOException {
+    Path p = repo.resolve(file);
+    String text = Files.readString(p);
+    assertThat(text).contains(from);
+    Files.writeString(p, text.replace(from, to));
+  }
+
+  @Test
+  void validateExitsZeroOnTheExample() {
+    Result r = run("validate", repo.toString());
+    assertThat(r.exit()).isZero();
+    assertThat(r.out())
+        .contains(
+            "valid: project payments, 2 entities, 2 sources, 3 feature views, 1 feature services");
+  }
+
+  @Test
+  void validateExitsOneWithEveryErrorLocated() throws IOException {
+    replace("features.yaml", "entities: [card]", "entities: [crad]");
+    replace("features.yaml", "ttl: 30d", "ttl: thirty days");
+    Result r = run("validate", repo.toString());
+    assertThat(r.exit()).isEqualTo(1);
+    String file = repo.resolve("features.yaml").toString();
+    assertThat(r.err())
+        .contains(
+            file
+                + ":4:16: feature view 'card_activity' uses unknown entity 'crad' (did you mean 'card'?)")
+        .contains(file + ":6:10: invalid ttl 'thirty days'")
+        .contains("2 errors in " + repo);
+  }
+
+  @Test
+  void usageErrorsExitTwo() {
+    assertThat(run("validate", "--no-such-flag").exit()).isEqualTo(2);
+    assertThat(run("frobnicate").exit()).isEqualTo(2);
+    assertThat(run().exit()).isEqualTo(2);
+    assertThat(run("plan", repo.toString(), "--output", "yaml").exit()).isEqualTo(2);
+  }
+
+  @Test
+  void planApplyListAndShow() throws IOException {
+    Result plan = run("plan", repo.toString(), "--output", "json");
+    assertThat(plan.exit()).isZero();
+    JsonNode json = new ObjectMapper().readTree(plan.out());
+    assertThat(json.get("can_apply").asBoolean()).isTrue();
+    assertThat(json.get("base_version").asLong()).isZero();
+    assertThat(json.get("changes")).hasSize(8);
+
+    Result apply = run("apply", repo.toString(), "--applied-by", "alice");
+    assertThat(apply.exit()).isZero();
+    assertThat(apply.out()).contains("Applied registry version 1.");
+    assertThat(repo.resolve(".quiver/registry/v000000000001.pb")).exists();
+
+    Result again = run("apply", repo.toString());
+    assertThat(again.exit()).isZero();
+    assertThat(again.out()).contains("No changes.").contains("stays at version 1");
+
+    Result list = run("registry", "list", "--repo", repo.toString());
+    assertThat(list.exit()).isZero();
+    assertThat(list.out()).contains("alice").contains("8 added");
+
+    Result show = run("registry", "show", "--repo", repo.toString());
+    assertThat(show.exit()).isZero();
+    assertThat(show.out())
+        .contains("Registry version 1 of project payments")
+        .contains(
+            "card_activity v1: entities card, source transactions, ttl 30d, filter amount > 0.0")
+        .contains("amount_sum_24h: double = sum(amount) over 1d by 1h");
+
+    Result showJson =
+        run("registry", "show", "--repo", repo.toString(), "--version", "1", "-o", "json");
+    assertThat(new ObjectMapper().readTree(showJson.out()).get("version").asText()).isEqualTo("1");
+
+    Result missing = run("registry", "show", "--repo", repo.toString(), "--version", "7");
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("registry version 7 does not exist; versions are 1 to 1");
+  }
+
+  @Test
+  void breakingChangeIsRefusedUntilTheVersionIsRaised() throws IOException {
+    assertThat(run("apply", repo.toString()).exit()).isZero();
+    replace(
+        "features.yaml",
+        "last_amount:      {type: double, expr: amount}",
+        "last_amount:      {type: double, expr: amount * 1.1}");
+
+    Result plan = run("plan", repo.toString());
+    assertThat(plan.exit()).isEqualTo(1);
+    assertThat(plan.out())
+        .contains("~ features.last_amount.expr: amount -> \"amount * 1.1\"   [BREAKING]")
+        .contains("set version: 2");
+    Result refused = run("apply", repo.toString());
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains("Nothing was applied.");
+    assertThat(run("registry", "list", "--repo", repo.toString()).out()).doesNotContain("\n2 ");
+
+    replace("features.yaml", "    ttl: 30d", "    version: 2\n    ttl: 30d");
+    Result applied = run("apply", repo.toString());
+    assertThat(applied.exit()).isZero();
+    assertThat(applied.out())
+        .contains("feature view card_activity: v1 -> v2")
+        .contains("Applied registry version 2.");
+    assertThat(run("registry", "show", "--repo", repo.toString()).out())
+        .contains("card_activity v1 (superseded)")
+        .contains("card_activity v2: entities card");
+  }
+
+  @Test
+  void applyAgainstAStaleBaseVersionIsAConflict() {
+    assertThat(run("apply", repo.toString(), "--base-version", "0").exit()).isZero();
+    Result stale = run("apply", repo.toString(), "--base-version", "0");
+    assertThat(stale.exit()).isEqualTo(1);
+    assertThat(stale.err())
+        .contains(
+            "registry conflict: the plan was made against version 0 but the registry is now at version 1");
+  }
+}
