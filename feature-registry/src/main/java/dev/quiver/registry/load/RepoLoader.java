@@ -548,8 +548,7 @@ public final class RepoLoader {
                 v.setVersion(n.intValue());
               }
             });
-    m.string("ttl")
-        .or(() -> m.integer("ttl").filter(n -> n == 0).map(n -> "0"))
+    m.durationText("ttl")
         .ifPresent(
             text -> {
               Optional<Duration> ttl = Durations.parse(text);
@@ -893,7 +892,7 @@ public final class RepoLoader {
   }
 
   private Optional<Duration> duration(YamlMap m, String key, String what) {
-    return m.string(key)
+    return m.durationText(key)
         .flatMap(
             text -> {
               Optional<Duration> d = Durations.parse(text);

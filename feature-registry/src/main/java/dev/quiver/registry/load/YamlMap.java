@@ -165,6 +165,19 @@ final class YamlMap {
     return out;
   }
 
+  /**
+   * The text of a duration value: a string, or a plain number (so that {@code ttl: 0} reads as "0"
+   * and {@code ttl: 30} can be reported as a duration without a unit).
+   */
+  Optional<String> durationText(String key) {
+    return node(key)
+        .flatMap(
+            n ->
+                n instanceof ScalarNode s && s.getTag().equals(Tag.INT)
+                    ? Optional.of(s.getValue())
+                    : scalar(n, key, "a duration"));
+  }
+
   Optional<Long> integer(String key) {
     return node(key)
         .flatMap(

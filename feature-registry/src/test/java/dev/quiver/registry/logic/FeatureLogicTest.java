@@ -39,6 +39,7 @@ class FeatureLogicTest {
             "    entities: [card]",
             "    source: all_types",
             "    filter: d > 0.0",
+            "    ttl: 0",
             "    features:",
             "      same_bool: {type: bool, expr: b}",
             "      i_plus_one: {type: int32, expr: i + 1}",
@@ -145,6 +146,12 @@ class FeatureLogicTest {
     assertThat(total.input().evaluate(row())).isEqualTo(42.0);
     assertThat(dev.quiver.registry.Types.format(total.spec().getType())).isEqualTo("double");
     assertThat(total.spec().getHop().getSeconds()).isEqualTo(3600);
+  }
+
+  @Test
+  void ttlZeroMeansNoLimit() {
+    assertThat(view.view().getTtl().getSeconds()).isZero();
+    assertThat(view.view().hasTtl()).isTrue();
   }
 
   @Test
