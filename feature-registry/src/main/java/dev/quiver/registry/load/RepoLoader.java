@@ -579,15 +579,7 @@ public final class RepoLoader {
     ExpressionCompiler compiler = source == null ? null : compilers.get(source.getName());
 
     // Entities and their join keys.
-    if (!m.has("entities")) {
-      problems.add(d.at(), what + " is missing required key 'entities'");
-    }
-    List<Node> entityNodes = m.sequence("entities");
-    if (m.has("entities")
-        && entityNodes.isEmpty()
-        && m.node("entities").get() instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
-      problems.add(m.valueAt("entities"), what + " needs at least one entity");
-    }
+    List<Node> entityNodes = requiredList(m, "entities", d.at(), what, "entity");
     Set<String> seenEntities = new HashSet<>();
     Set<String> seenKeys = new HashSet<>();
     for (Node n : entityNodes) {
@@ -968,15 +960,7 @@ public final class RepoLoader {
     m.allowOnly(RegistryKeys.SERVICE);
     FeatureService.Builder s =
         FeatureService.newBuilder().setName(d.name()).setMetadata(metadata(m));
-    if (!m.has("features")) {
-      problems.add(d.at(), what + " is missing required key 'features'");
-    }
-    List<Node> refs = m.sequence("features");
-    if (m.has("features")
-        && refs.isEmpty()
-        && m.node("features").get() instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
-      problems.add(m.valueAt("features"), what + " needs at least one feature");
-    }
+    List<Node> refs = requiredList(m, "features", d.at(), what, "feature");
     Set<String> seen = new HashSet<>();
     for (Node n : refs) {
       Optional<String> ref = m.scalar(n, "features", "a feature reference 'view:feature'");
@@ -1033,6 +1017,20 @@ public final class RepoLoader {
       }
     }
     services.put(d.name(), s.build());
+  }
+
+  /** The items of a required, non-empty list; reports it missing (at {@code declared}) or empty. */
+  private List<Node> requiredList(
+      YamlMap m, String key, Location declared, String what, String noun) {
+    if (!m.has(key)) {
+      problems.add(declared, what + " is missing required key '" + key + "'");
+      return List.of();
+    }
+    List<Node> items = m.sequence(key);
+    if (items.isEmpty() && m.node(key).get() instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
+      problems.add(m.valueAt(key), what + " needs at least one " + noun);
+    }
+    return items;
   }
 
   /** Names of a view's features and aggregations, in declaration order. */

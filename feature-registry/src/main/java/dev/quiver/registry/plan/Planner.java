@@ -157,25 +157,15 @@ public final class Planner {
   // ---------------------------------------------------------------- entities and sources
 
   private void entities(Map<String, FeatureView> repoViews, Set<String> raised) {
-    Map<String, Entity> a = byName(applied.getEntitiesList(), Entity::getName);
-    Map<String, Entity> r = byName(repo.getEntitiesList(), Entity::getName);
-    for (String name : union(a.keySet(), r.keySet())) {
-      Entity old = a.get(name);
-      Entity now = r.get(name);
-      if (old == null) {
-        changes.add(objectChange(ENTITY, name, Action.ADD, Severity.SAFE, ""));
-      } else if (now == null) {
-        changes.add(objectChange(ENTITY, name, Action.REMOVE, Severity.REMOVAL, ""));
-      } else {
-        List<String> users =
-            repoViews.values().stream()
-                .filter(v -> v.getEntitiesList().contains(name))
-                .map(FeatureView::getName)
-                .toList();
-        dependentChange(
-            ENTITY, name, flatEntity(old), flatEntity(now), users, raised, this::entitySeverity);
-      }
-    }
+    dependedOn(
+        ENTITY,
+        byName(applied.getEntitiesList(), Entity::getName),
+        byName(repo.getEntitiesList(), Entity::getName),
+        Planner::flatEntity,
+        (view, name) -> view.getEntitiesList().contains(name),
+        this::entitySeverity,
+        repoViews,
+        raised);
   }
 
   private Severity entitySeverity(String path, String how) {
@@ -190,23 +180,58 @@ public final class Planner {
   }
 
   private void sources(Map<String, FeatureView> repoViews, Set<String> raised) {
-    Map<String, Source> a = byName(applied.getSourcesList(), Source::getName);
-    Map<String, Source> r = byName(repo.getSourcesList(), Source::getName);
-    for (String name : union(a.keySet(), r.keySet())) {
-      Source old = a.get(name);
-      Source now = r.get(name);
+    dependedOn(
+        SOURCE,
+        byName(applied.getSourcesList(), Source::getName),
+        byName(repo.getSourcesList(), Source::getName),
+        Planner::flatSource,
+        (view, name) -> view.getSource().equals(name),
+        this::sourceSeverity,
+        repoViews,
+        raised);
+  }
+
+  /**
+   * Adds, removals and field changes of objects that views depend on (entities, sources); a
+   * breaking change is accepted only when every view using the object gets a new version.
+   */
+  private <T> void dependedOn(
+      String kind,
+      Map<String, T> before,
+      Map<String, T> after,
+      java.util.function.Function<T, Map<String, String>> flat,
+      java.util.function.BiPredicate<FeatureView, String> uses,
+      BiFunction<String, String, Severity> severity,
+      Map<String, FeatureView> repoViews,
+      Set<String> raised) {
+    for (String name : union(before.keySet(), after.keySet())) {
+      T old = before.get(name);
+      T now = after.get(name);
       if (old == null) {
-        changes.add(objectChange(SOURCE, name, Action.ADD, Severity.SAFE, ""));
+        changes.add(objectChange(kind, name, Action.ADD, Severity.SAFE, ""));
       } else if (now == null) {
-        changes.add(objectChange(SOURCE, name, Action.REMOVE, Severity.REMOVAL, ""));
+        changes.add(objectChange(kind, name, Action.REMOVE, Severity.REMOVAL, ""));
       } else {
         List<String> users =
             repoViews.values().stream()
-                .filter(v -> v.getSource().equals(name))
+                .filter(v -> uses.test(v, name))
                 .map(FeatureView::getName)
                 .toList();
-        dependentChange(
-            SOURCE, name, flatSource(old), flatSource(now), users, raised, this::sourceSeverity);
+        List<String> notRaised = users.stream().filter(u -> !raised.contains(u)).toList();
+        String note =
+            notRaised.isEmpty()
+                ? (users.isEmpty()
+                    ? "no view uses it"
+                    : "accepted: every view using it gets a new version")
+                : "";
+        boolean breaking = diffFields(kind, name, flat.apply(old), flat.apply(now), severity, note);
+        if (breaking && !notRaised.isEmpty()) {
+          refuse(
+              kind,
+              name,
+              "breaking change; raise the version of every feature view that uses it: "
+                  + String.join(", ", notRaised));
+        }
       }
     }
   }
@@ -234,35 +259,6 @@ public final class Planner {
     }
     metadata(m, "", s.getMetadata());
     return m;
-  }
-
-  /**
-   * Field changes of an entity or source; breaking ones are accepted only when every view that uses
-   * the object gets a new version.
-   */
-  private void dependentChange(
-      String kind,
-      String name,
-      Map<String, String> before,
-      Map<String, String> after,
-      List<String> users,
-      Set<String> raised,
-      BiFunction<String, String, Severity> severity) {
-    List<String> notRaised = users.stream().filter(u -> !raised.contains(u)).toList();
-    String note =
-        notRaised.isEmpty()
-            ? (users.isEmpty()
-                ? "no view uses it"
-                : "accepted: every view using it gets a new version")
-            : "";
-    boolean breaking = diffFields(kind, name, before, after, severity, note);
-    if (breaking && !notRaised.isEmpty()) {
-      refuse(
-          kind,
-          name,
-          "breaking change; raise the version of every feature view that uses it: "
-              + String.join(", ", notRaised));
-    }
   }
 
   // ---------------------------------------------------------------- views

@@ -67,8 +67,9 @@ final class RegistryCommand {
           }
         }
       }
-      Path data = Path.of(dataDir);
-      Path dir = (data.isAbsolute() ? data : repo.resolve(data)).resolve("registry");
+      // quiver.yaml is read without validating the repo, so a registry stays inspectable while
+      // the repo has errors.
+      Path dir = RepoOptions.registryDir(repo, dataDir);
       if (!Files.isDirectory(dir)) {
         throw new IOException("no registry at " + dir + "; run quiver apply first");
       }

@@ -45,9 +45,11 @@ final class RepoOptions {
   }
 
   Path registryDir(String dataDir) {
-    if (registry != null) {
-      return registry;
-    }
+    return registry != null ? registry : registryDir(repo, dataDir);
+  }
+
+  /** The embedded registry store of a repo: {@code <data_dir>/registry}, data_dir relative to it. */
+  static Path registryDir(Path repo, String dataDir) {
     Path data = Path.of(dataDir);
     return (data.isAbsolute() ? data : repo.resolve(data)).resolve("registry");
   }
