@@ -48,7 +48,9 @@ final class RepoOptions {
     return registry != null ? registry : registryDir(repo, dataDir);
   }
 
-  /** The embedded registry store of a repo: {@code <data_dir>/registry}, data_dir relative to it. */
+  /**
+   * The embedded registry store of a repo: {@code <data_dir>/registry}, data_dir relative to it.
+   */
   static Path registryDir(Path repo, String dataDir) {
     Path data = Path.of(dataDir);
     return (data.isAbsolute() ? data : repo.resolve(data)).resolve("registry");
