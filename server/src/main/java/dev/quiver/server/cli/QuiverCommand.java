@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       ApplyCommand.class,
       RegistryCommand.class,
+      ServeCommand.class,
+      ProduceCommand.class,
+      GetCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -14,20 +14,16 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.Types;
-import dev.quiver.registry.load.RepoLoader;
 import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryStore;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import org.yaml.snakeyaml.Yaml;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -54,22 +50,10 @@ final class RegistryCommand {
     Path registry;
 
     RegistryStore store() throws IOException {
-      if (registry != null) {
-        return new DirectoryRegistryStore(registry);
-      }
-      String dataDir = RepoLoader.DEFAULT_DATA_DIR;
-      Path config = repo.resolve(RepoLoader.CONFIG_FILE);
-      if (Files.isRegularFile(config)) {
-        try (Reader r = Files.newBufferedReader(config)) {
-          Object doc = new Yaml().load(r);
-          if (doc instanceof Map<?, ?> m && m.get("data_dir") instanceof String s) {
-            dataDir = s;
-          }
-        }
-      }
       // quiver.yaml is read without validating the repo, so a registry stays inspectable while
       // the repo has errors.
-      Path dir = RepoOptions.registryDir(repo, dataDir);
+      Path dir =
+          registry != null ? registry : dev.quiver.server.RepoSettings.read(repo).registryDir();
       if (!Files.isDirectory(dir)) {
         throw new IOException("no registry at " + dir + "; run quiver apply first");
       }

@@ -1,0 +1,158 @@
+package dev.quiver.registry.rows;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.NullValue;
+import com.google.protobuf.Timestamp;
+import dev.quiver.proto.v1.BoolList;
+import dev.quiver.proto.v1.BytesList;
+import dev.quiver.proto.v1.DoubleList;
+import dev.quiver.proto.v1.FloatList;
+import dev.quiver.proto.v1.Int32List;
+import dev.quiver.proto.v1.Int64List;
+import dev.quiver.proto.v1.ScalarType;
+import dev.quiver.proto.v1.StringList;
+import dev.quiver.proto.v1.TimestampList;
+import dev.quiver.proto.v1.Value;
+import dev.quiver.proto.v1.ValueType;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Converts between the Java form of feature values (see {@link
+ * dev.quiver.registry.logic.CompiledExpression}) and {@link Value}.
+ */
+public final class Values {
+  private static final Value NULL = Value.newBuilder().setNullValue(NullValue.NULL_VALUE).build();
+
+  private Values() {}
+
+  /** An explicit null. */
+  public static Value nullValue() {
+    return NULL;
+  }
+
+  /**
+   * The proto form of {@code value}, declared {@code type}; null becomes an explicit null.
+   *
+   * @throws IllegalArgumentException if the Java value does not fit the type
+   */
+  public static Value toProto(Object value, ValueType type) {
+    if (value == null) {
+      return NULL;
+    }
+    if (type.hasListOf()) {
+      return list((List<?>) value, type.getListOf());
+    }
+    Value.Builder b = Value.newBuilder();
+    switch (type.getScalar()) {
+      case SCALAR_TYPE_BOOL -> b.setBoolValue((Boolean) value);
+      case SCALAR_TYPE_INT32 -> b.setInt32Value(((Number) value).intValue());
+      case SCALAR_TYPE_INT64 -> b.setInt64Value(((Number) value).longValue());
+      case SCALAR_TYPE_FLOAT -> b.setFloatValue(((Number) value).floatValue());
+      case SCALAR_TYPE_DOUBLE -> b.setDoubleValue(((Number) value).doubleValue());
+      case SCALAR_TYPE_STRING -> b.setStringValue((String) value);
+      case SCALAR_TYPE_BYTES -> b.setBytesValue(bytes(value));
+      case SCALAR_TYPE_TIMESTAMP -> b.setTimestampValue(timestamp((Instant) value));
+      default -> throw new IllegalArgumentException("no value of type " + type);
+    }
+    return b.build();
+  }
+
+  private static Value list(List<?> items, ScalarType element) {
+    Value.Builder b = Value.newBuilder();
+    switch (element) {
+      case SCALAR_TYPE_BOOL -> {
+        BoolList.Builder l = BoolList.newBuilder();
+        items.forEach(i -> l.addValues((Boolean) i));
+        b.setBoolListValue(l);
+      }
+      case SCALAR_TYPE_INT32 -> {
+        Int32List.Builder l = Int32List.newBuilder();
+        items.forEach(i -> l.addValues(((Number) i).intValue()));
+        b.setInt32ListValue(l);
+      }
+      case SCALAR_TYPE_INT64 -> {
+        Int64List.Builder l = Int64List.newBuilder();
+        items.forEach(i -> l.addValues(((Number) i).longValue()));
+        b.setInt64ListValue(l);
+      }
+      case SCALAR_TYPE_FLOAT -> {
+        FloatList.Builder l = FloatList.newBuilder();
+        items.forEach(i -> l.addValues(((Number) i).floatValue()));
+        b.setFloatListValue(l);
+      }
+      case SCALAR_TYPE_DOUBLE -> {
+        DoubleList.Builder l = DoubleList.newBuilder();
+        items.forEach(i -> l.addValues(((Number) i).doubleValue()));
+        b.setDoubleListValue(l);
+      }
+      case SCALAR_TYPE_STRING -> {
+        StringList.Builder l = StringList.newBuilder();
+        items.forEach(i -> l.addValues((String) i));
+        b.setStringListValue(l);
+      }
+      case SCALAR_TYPE_BYTES -> {
+        BytesList.Builder l = BytesList.newBuilder();
+        items.forEach(i -> l.addValues(bytes(i)));
+        b.setBytesListValue(l);
+      }
+      case SCALAR_TYPE_TIMESTAMP -> {
+        TimestampList.Builder l = TimestampList.newBuilder();
+        items.forEach(i -> l.addValues(timestamp((Instant) i)));
+        b.setTimestampListValue(l);
+      }
+      default -> throw new IllegalArgumentException("no list of " + element);
+    }
+    return b.build();
+  }
+
+  /**
+   * The Java form of a value: Boolean, Integer, Long, Float, Double, String, ByteString, Instant, a
+   * List of those, or null for an explicit null or an unset value.
+   */
+  public static Object fromProto(Value v) {
+    return switch (v.getKindCase()) {
+      case BOOL_VALUE -> v.getBoolValue();
+      case INT32_VALUE -> v.getInt32Value();
+      case INT64_VALUE -> v.getInt64Value();
+      case FLOAT_VALUE -> v.getFloatValue();
+      case DOUBLE_VALUE -> v.getDoubleValue();
+      case STRING_VALUE -> v.getStringValue();
+      case BYTES_VALUE -> v.getBytesValue();
+      case TIMESTAMP_VALUE -> instant(v.getTimestampValue());
+      case BOOL_LIST_VALUE -> List.copyOf(v.getBoolListValue().getValuesList());
+      case INT32_LIST_VALUE -> List.copyOf(v.getInt32ListValue().getValuesList());
+      case INT64_LIST_VALUE -> List.copyOf(v.getInt64ListValue().getValuesList());
+      case FLOAT_LIST_VALUE -> List.copyOf(v.getFloatListValue().getValuesList());
+      case DOUBLE_LIST_VALUE -> List.copyOf(v.getDoubleListValue().getValuesList());
+      case STRING_LIST_VALUE -> List.copyOf(v.getStringListValue().getValuesList());
+      case BYTES_LIST_VALUE -> List.copyOf(v.getBytesListValue().getValuesList());
+      case TIMESTAMP_LIST_VALUE -> {
+        List<Instant> out = new ArrayList<>();
+        v.getTimestampListValue().getValuesList().forEach(t -> out.add(instant(t)));
+        yield List.copyOf(out);
+      }
+      case NULL_VALUE, KIND_NOT_SET -> null;
+    };
+  }
+
+  public static Timestamp timestamp(Instant i) {
+    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+  }
+
+  public static Timestamp timestampOfMillis(long millis) {
+    return Timestamp.newBuilder()
+        .setSeconds(Math.floorDiv(millis, 1000))
+        .setNanos((int) Math.floorMod(millis, 1000) * 1_000_000)
+        .build();
+  }
+
+  public static Instant instant(Timestamp t) {
+    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+
+  private static ByteString bytes(Object value) {
+    return value instanceof byte[] b ? ByteString.copyFrom(b) : (ByteString) value;
+  }
+}

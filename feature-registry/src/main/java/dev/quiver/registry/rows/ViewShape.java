@@ -1,0 +1,37 @@
+package dev.quiver.registry.rows;
+
+import dev.quiver.proto.v1.FeatureView;
+import dev.quiver.proto.v1.ValueType;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The feature and aggregation names of a view version, in declaration order: the meaning of the
+ * value arrays of its {@link ViewRow}s. A view version can gain or lose features by safe changes,
+ * so rows carry their shape rather than relying on positions alone.
+ *
+ * @param id the view version
+ * @param features row-level feature names
+ * @param featureTypes their declared types
+ * @param aggregations aggregation names
+ */
+public record ViewShape(
+    ViewId id, List<String> features, List<ValueType> featureTypes, List<String> aggregations) {
+  public ViewShape {
+    Objects.requireNonNull(id, "id");
+    features = List.copyOf(features);
+    featureTypes = List.copyOf(featureTypes);
+    if (featureTypes.size() != features.size()) {
+      throw new IllegalArgumentException("one type per feature");
+    }
+    aggregations = List.copyOf(aggregations);
+  }
+
+  public static ViewShape of(FeatureView v) {
+    return new ViewShape(
+        ViewId.of(v),
+        v.getFeaturesList().stream().map(f -> f.getName()).toList(),
+        v.getFeaturesList().stream().map(f -> f.getType()).toList(),
+        v.getAggregationsList().stream().map(a -> a.getName()).toList());
+  }
+}

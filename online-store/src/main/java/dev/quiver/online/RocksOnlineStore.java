@@ -1,0 +1,403 @@
+package dev.quiver.online;
+
+import dev.quiver.proto.v1.Value;
+import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.rows.RowBatch;
+import dev.quiver.registry.rows.RowSink;
+import dev.quiver.registry.rows.SourcePartition;
+import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.rows.ViewRow;
+import dev.quiver.registry.rows.ViewShape;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The online store: RocksDB with one column family per feature view version ({@code
+ * view/<name>@<version>}), keyed by the encoded entity key, holding the newest row of each entity.
+ * The default column family holds metadata: each view's applied source positions ({@code p/...})
+ * and feature ids ({@code f/...}). Column families {@code tiles/<name>@<version>} are reserved for
+ * aggregation tiles.
+ *
+ * <p>A write keeps a row only if its order key is greater than the stored one, and writes the
+ * positions the rows bring their views to in the same {@link WriteBatch}: after a crash (the
+ * write-ahead log survives a killed process) the rows and positions agree, so ingestion resumes
+ * exactly after the last applied record.
+ *
+ * <p>Thread-safe. Writes are serialized; reads run concurrently with each other and with writes.
+ * After {@link #close()} every method throws {@link IllegalStateException}.
+ */
+public final class RocksOnlineStore implements RowSink, AutoCloseable {
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private static final String VIEW_PREFIX = "view/";
+  private static final byte[] DEFAULT_CF = RocksDB.DEFAULT_COLUMN_FAMILY;
+
+  private final Path dir;
+  private final LRUCache cache;
+  private final DBOptions dbOptions;
+  private final ColumnFamilyOptions viewOptions;
+  private final WriteOptions writeOptions;
+  private final ReadOptions readOptions;
+  private final RocksDB db;
+  private final ColumnFamilyHandle meta;
+  private final List<ColumnFamilyHandle> handles = new ArrayList<>();
+  private final Map<ViewId, ColumnFamilyHandle> views = new ConcurrentHashMap<>();
+  private final Map<ViewId, Map<String, Integer>> featureIds = new ConcurrentHashMap<>();
+  private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  private boolean closed;
+
+  private RocksOnlineStore(
+      Path dir,
+      LRUCache cache,
+      DBOptions dbOptions,
+      ColumnFamilyOptions viewOptions,
+      RocksDB db,
+      List<ColumnFamilyDescriptor> descriptors,
+      List<ColumnFamilyHandle> opened) {
+    this.dir = dir;
+    this.cache = cache;
+    this.dbOptions = dbOptions;
+    this.viewOptions = viewOptions;
+    this.db = db;
+    this.writeOptions = new WriteOptions();
+    this.readOptions = new ReadOptions();
+    ColumnFamilyHandle defaultHandle = null;
+    for (int i = 0; i < descriptors.size(); i++) {
+      String name = new String(descriptors.get(i).getName(), StandardCharsets.UTF_8);
+      ColumnFamilyHandle h = opened.get(i);
+      handles.add(h);
+      if (name.equals("default")) {
+        defaultHandle = h;
+      } else if (name.startsWith(VIEW_PREFIX)) {
+        views.put(parseView(name.substring(VIEW_PREFIX.length())), h);
+      }
+    }
+    this.meta = defaultHandle;
+  }
+
+  /** Opens (or creates) the store in {@code dir}. */
+  public static RocksOnlineStore open(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    LRUCache cache = new LRUCache(128L * 1024 * 1024);
+    BlockBasedTableConfig table =
+        new BlockBasedTableConfig()
+            .setBlockCache(cache)
+            .setFilterPolicy(new BloomFilter(10))
+            .setCacheIndexAndFilterBlocks(true)
+            .setPinL0FilterAndIndexBlocksInCache(true);
+    ColumnFamilyOptions viewOptions =
+        new ColumnFamilyOptions().setTableFormatConfig(table).optimizeLevelStyleCompaction();
+    DBOptions dbOptions =
+        new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+    List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+    try (Options listOptions = new Options()) {
+      List<byte[]> existing =
+          Files.exists(dir.resolve("CURRENT"))
+              ? RocksDB.listColumnFamilies(listOptions, dir.toString())
+              : List.of(DEFAULT_CF);
+      for (byte[] name : existing) {
+        descriptors.add(new ColumnFamilyDescriptor(name, viewOptions));
+      }
+    } catch (RocksDBException e) {
+      throw new IOException("cannot list column families of " + dir + ": " + e.getMessage(), e);
+    }
+    List<ColumnFamilyHandle> opened = new ArrayList<>();
+    try {
+      RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, opened);
+      RocksOnlineStore store =
+          new RocksOnlineStore(dir, cache, dbOptions, viewOptions, db, descriptors, opened);
+      store.loadFeatureIds();
+      return store;
+    } catch (RocksDBException e) {
+      throw new IOException("cannot open the online store in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "online";
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  // ---------------------------------------------------------------- positions and ids
+
+  @Override
+  public long position(ViewId view, SourcePartition partition) throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      checkOpen();
+      byte[] v = db.get(meta, positionKey(view, partition));
+      return v == null ? 0 : ByteBuffer.wrap(v).getLong();
+    } catch (RocksDBException e) {
+      throw new IOException("reading the position of " + view + " failed: " + e.getMessage(), e);
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  /** The id of a feature of a view version, or -1 when no row ever carried it. */
+  public int featureId(ViewId view, String feature) {
+    return featureIds.getOrDefault(view, Map.of()).getOrDefault(feature, -1);
+  }
+
+  private void loadFeatureIds() {
+    try (RocksIterator it = db.newIterator(meta)) {
+      byte[] prefix = "f/".getBytes(StandardCharsets.UTF_8);
+      for (it.seek(prefix); it.isValid(); it.next()) {
+        String key = new String(it.key(), StandardCharsets.UTF_8);
+        if (!key.startsWith("f/")) {
+          break;
+        }
+        int slash = key.indexOf('/', 2);
+        ViewId view = parseView(key.substring(2, slash));
+        featureIds
+            .computeIfAbsent(view, v -> new ConcurrentHashMap<>())
+            .put(key.substring(slash + 1), ByteBuffer.wrap(it.value()).getInt());
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  @Override
+  public void prepare(Collection<ViewId> viewIds) throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      checkOpen();
+      for (ViewId v : viewIds) {
+        handle(v);
+      }
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void write(RowBatch batch) throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      checkOpen();
+      synchronized (this) {
+        writeLocked(batch);
+      }
+    } catch (RocksDBException e) {
+      throw new IOException(
+          "writing " + batch.rows().size() + " rows failed: " + e.getMessage(), e);
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  private void writeLocked(RowBatch batch) throws RocksDBException, IOException {
+    Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
+    Map<ViewId, Map<ByteBuffer, OrderKey>> pending = new HashMap<>();
+    try (WriteBatch wb = new WriteBatch()) {
+      for (ViewRow row : batch.rows()) {
+        ViewShape shape = row.shape();
+        ColumnFamilyHandle cf = handle(shape.id());
+        byte[] key = EntityKeyCodec.encode(row.entityKey());
+        Map<ByteBuffer, OrderKey> seen = pending.computeIfAbsent(shape.id(), v -> new HashMap<>());
+        ByteBuffer k = ByteBuffer.wrap(key);
+        OrderKey current = seen.get(k);
+        if (current == null) {
+          byte[] stored = db.get(cf, key);
+          current = stored == null ? null : StoredRow.decodeOrder(stored);
+        }
+        if (current != null && !row.order().isNewerThan(current)) {
+          continue;
+        }
+        seen.put(k, row.order());
+        int[] ids = new int[shape.features().size()];
+        Value[] values = new Value[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+          ids[i] = idFor(shape.id(), shape.features().get(i), newIds, wb);
+          values[i] = row.valueProto(i);
+        }
+        wb.put(cf, key, StoredRow.encode(row.order(), ids, values));
+      }
+      batch
+          .positions()
+          .forEach(
+              (view, parts) ->
+                  parts.forEach(
+                      (sp, next) -> {
+                        try {
+                          wb.put(
+                              meta,
+                              positionKey(view, sp),
+                              ByteBuffer.allocate(8).putLong(next).array());
+                        } catch (RocksDBException e) {
+                          throw new IllegalStateException(e);
+                        }
+                      }));
+      db.write(writeOptions, wb);
+    }
+    newIds.forEach(
+        (view, ids) ->
+            featureIds.computeIfAbsent(view, v -> new ConcurrentHashMap<>()).putAll(ids));
+  }
+
+  private int idFor(
+      ViewId view, String feature, Map<ViewId, Map<String, Integer>> newIds, WriteBatch wb)
+      throws RocksDBException {
+    Map<String, Integer> known = featureIds.getOrDefault(view, Map.of());
+    Integer id = known.get(feature);
+    if (id != null) {
+      return id;
+    }
+    Map<String, Integer> fresh = newIds.computeIfAbsent(view, v -> new HashMap<>());
+    id = fresh.get(feature);
+    if (id == null) {
+      id = known.size() + fresh.size();
+      fresh.put(feature, id);
+      wb.put(
+          meta,
+          ("f/" + view + "/" + feature).getBytes(StandardCharsets.UTF_8),
+          ByteBuffer.allocate(4).putInt(id).array());
+    }
+    return id;
+  }
+
+  private ColumnFamilyHandle handle(ViewId view) throws IOException {
+    ColumnFamilyHandle h = views.get(view);
+    if (h != null) {
+      return h;
+    }
+    synchronized (views) {
+      h = views.get(view);
+      if (h == null) {
+        try {
+          h =
+              db.createColumnFamily(
+                  new ColumnFamilyDescriptor(
+                      (VIEW_PREFIX + view).getBytes(StandardCharsets.UTF_8), viewOptions));
+        } catch (RocksDBException e) {
+          throw new IOException("cannot create storage for " + view + ": " + e.getMessage(), e);
+        }
+        handles.add(h);
+        views.put(view, h);
+      }
+      return h;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Reads the rows of several views at once. {@code requests.get(i)} names a view and the encoded
+   * entity keys to read from it; the result holds, in the same shape, the stored row or null.
+   */
+  public List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys)
+      throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      checkOpen();
+      List<ColumnFamilyHandle> cfs = new ArrayList<>();
+      List<byte[]> flat = new ArrayList<>();
+      List<List<StoredRow>> out = new ArrayList<>(viewIds.size());
+      for (int v = 0; v < viewIds.size(); v++) {
+        ColumnFamilyHandle h = views.get(viewIds.get(v));
+        List<byte[]> ks = keys.get(v);
+        if (h == null) {
+          continue;
+        }
+        for (byte[] k : ks) {
+          cfs.add(h);
+          flat.add(k);
+        }
+      }
+      List<byte[]> values = flat.isEmpty() ? List.of() : db.multiGetAsList(readOptions, cfs, flat);
+      int i = 0;
+      for (int v = 0; v < viewIds.size(); v++) {
+        List<byte[]> ks = keys.get(v);
+        List<StoredRow> rows = new ArrayList<>(ks.size());
+        if (views.get(viewIds.get(v)) == null) {
+          for (int k = 0; k < ks.size(); k++) {
+            rows.add(null);
+          }
+        } else {
+          for (int k = 0; k < ks.size(); k++) {
+            byte[] stored = values.get(i++);
+            rows.add(stored == null ? null : StoredRow.decode(stored));
+          }
+        }
+        out.add(rows);
+      }
+      return out;
+    } catch (RocksDBException e) {
+      throw new IOException("reading the online store failed: " + e.getMessage(), e);
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static byte[] positionKey(ViewId view, SourcePartition sp) {
+    return ("p/" + view + "/" + sp.topic() + "/" + sp.partition()).getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static ViewId parseView(String s) {
+    int at = s.lastIndexOf('@');
+    return new ViewId(s.substring(0, at), Integer.parseInt(s.substring(at + 1)));
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the online store in " + dir + " is closed");
+    }
+  }
+
+  /** Flushes nothing extra (the WAL holds every write) and releases RocksDB. Idempotent. */
+  @Override
+  public void close() {
+    lifecycle.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      for (ColumnFamilyHandle h : handles) {
+        h.close();
+      }
+      db.close();
+      writeOptions.close();
+      readOptions.close();
+      viewOptions.close();
+      dbOptions.close();
+      cache.close();
+    } finally {
+      lifecycle.writeLock().unlock();
+    }
+  }
+}

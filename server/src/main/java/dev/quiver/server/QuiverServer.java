@@ -1,0 +1,317 @@
+package dev.quiver.server;
+
+import dev.quiver.ingestion.Ingestion;
+import dev.quiver.ingestion.IngestionConfig;
+import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.online.OnlineServingService;
+import dev.quiver.online.RocksOnlineStore;
+import dev.quiver.online.ServingCatalog;
+import dev.quiver.proto.v1.FeatureView;
+import dev.quiver.proto.v1.OnlineServingGrpc;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.registry.logic.FeatureLogic;
+import dev.quiver.registry.rows.SourcePartition;
+import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.store.DirectoryRegistryStore;
+import dev.quiver.registry.store.RegistryGrpcService;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code quiver serve} process: optionally an embedded Kafka broker, ingestion of every source
+ * of the applied registry into the RocksDB online store, and the gRPC endpoint (OnlineServing,
+ * Registry, health checking, reflection). It follows the registry store: a version applied while it
+ * runs takes effect without a restart.
+ *
+ * <p>Created by {@link #start}; {@link #close()} stops everything in reverse order of start.
+ */
+public final class QuiverServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
+
+  /**
+   * How to run.
+   *
+   * @param settings the repo's process settings
+   * @param embeddedKafka start a broker in-process with its data in {@code <data_dir>/kafka}
+   * @param bootstrap Kafka bootstrap servers, overriding quiver.yaml (null: keep)
+   * @param grpcPort serving port, overriding quiver.yaml (null: keep; 0: any free port)
+   * @param host address to listen on
+   * @param maxEntities entity rows allowed per request
+   * @param registryPoll how often to look for a newly applied registry version
+   * @param clock request time for TTL checks
+   */
+  public record Options(
+      RepoSettings settings,
+      boolean embeddedKafka,
+      String bootstrap,
+      Integer grpcPort,
+      String host,
+      int maxEntities,
+      Duration registryPoll,
+      Clock clock) {
+
+    public static Options defaults(RepoSettings settings) {
+      return new Options(
+          settings,
+          false,
+          null,
+          null,
+          "0.0.0.0",
+          OnlineServingService.DEFAULT_MAX_ENTITIES,
+          Duration.ofMillis(500),
+          Clock.systemUTC());
+    }
+
+    public Options withEmbeddedKafka(boolean on) {
+      return new Options(settings, on, bootstrap, grpcPort, host, maxEntities, registryPoll, clock);
+    }
+
+    public Options withGrpcPort(Integer port) {
+      return new Options(
+          settings, embeddedKafka, bootstrap, port, host, maxEntities, registryPoll, clock);
+    }
+
+    public Options withBootstrap(String servers) {
+      return new Options(
+          settings, embeddedKafka, servers, grpcPort, host, maxEntities, registryPoll, clock);
+    }
+
+    public Options withMaxEntities(int max) {
+      return new Options(
+          settings, embeddedKafka, bootstrap, grpcPort, host, max, registryPoll, clock);
+    }
+
+    public Options withClock(Clock c) {
+      return new Options(
+          settings, embeddedKafka, bootstrap, grpcPort, host, maxEntities, registryPoll, c);
+    }
+  }
+
+  private final Options options;
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private final AtomicReference<ServingCatalog> catalog =
+      new AtomicReference<>(ServingCatalog.of(RegistrySnapshot.getDefaultInstance()));
+  private final MeterRegistry meters = new SimpleMeterRegistry();
+  private EmbeddedKafka kafka;
+  private String bootstrap;
+  private DirectoryRegistryStore registry;
+  private RocksOnlineStore online;
+  private Ingestion ingestion;
+  private Server grpc;
+  private HealthStatusManager health;
+  private ScheduledExecutorService watcher;
+  private volatile long servedVersion;
+
+  private QuiverServer(Options options) {
+    this.options = options;
+  }
+
+  public static QuiverServer start(Options options) throws IOException {
+    QuiverServer s = new QuiverServer(options);
+    try {
+      s.startAll();
+      return s;
+    } catch (IOException | RuntimeException e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws IOException {
+    RepoSettings settings = options.settings();
+    Files.createDirectories(settings.dataDir());
+    bootstrap = options.bootstrap() != null ? options.bootstrap() : settings.bootstrap();
+    if (options.embeddedKafka()) {
+      int preferred = portOf(settings.bootstrap());
+      kafka =
+          EmbeddedKafka.start(
+              settings.dataDir().resolve("kafka"), portFree(preferred) ? preferred : 0);
+      resources.add(kafka);
+      bootstrap = kafka.bootstrapServers();
+      LOG.info("embedded Kafka broker at {} (data in {})", bootstrap, kafka.directory());
+    }
+    registry = new DirectoryRegistryStore(settings.registryDir());
+    online = RocksOnlineStore.open(settings.dataDir().resolve("online"));
+    resources.add(online);
+    String project = settings.project().isEmpty() ? "default" : settings.project();
+    ingestion =
+        new Ingestion(IngestionConfig.defaults(bootstrap, project), List.of(online), meters);
+    resources.add(ingestion);
+
+    health = new HealthStatusManager();
+    int port = options.grpcPort() != null ? options.grpcPort() : settings.grpcPort();
+    grpc =
+        NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), port))
+            .addService(
+                new OnlineServingService(
+                    online, catalog::get, options.clock(), options.maxEntities()))
+            .addService(new RegistryGrpcService(registry))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .build();
+    try {
+      grpc.start();
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot listen on "
+              + options.host()
+              + ":"
+              + port
+              + " ("
+              + e.getMessage()
+              + "); choose another with --port or ports.grpc in quiver.yaml",
+          e);
+    }
+    resources.add(
+        () -> {
+          grpc.shutdown();
+          if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+            grpc.shutdownNow();
+          }
+        });
+    refreshRegistry();
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(OnlineServingGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    watcher =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "quiver-registry-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    long poll = options.registryPoll().toMillis();
+    watcher.scheduleWithFixedDelay(this::refreshQuietly, poll, poll, TimeUnit.MILLISECONDS);
+    resources.add(watcher::shutdownNow);
+    writeEndpoints();
+    LOG.info(
+        "serving on {}:{} (registry version {}, Kafka {})",
+        options.host(),
+        grpcPort(),
+        servedVersion,
+        bootstrap);
+  }
+
+  private void refreshQuietly() {
+    try {
+      refreshRegistry();
+    } catch (IOException | RuntimeException e) {
+      LOG.error(
+          "applying the new registry version failed; still serving version {}", servedVersion, e);
+    }
+  }
+
+  /** Switches to the store's latest registry version if it is newer than the served one. */
+  synchronized void refreshRegistry() throws IOException {
+    long latest = registry.latestVersion();
+    if (latest == 0 || latest == servedVersion) {
+      return;
+    }
+    RegistrySnapshot snapshot = registry.get(latest);
+    FeatureLogic logic = FeatureLogic.compile(snapshot);
+    List<ViewId> views = new ArrayList<>();
+    for (FeatureView v : snapshot.getFeatureViewsList()) {
+      views.add(ViewId.of(v));
+    }
+    online.prepare(views);
+    ingestion.apply(snapshot, logic);
+    catalog.set(ServingCatalog.of(snapshot));
+    LOG.info("registry version {} in effect ({} view versions)", latest, views.size());
+    servedVersion = latest;
+  }
+
+  private void writeEndpoints() throws IOException {
+    Properties p = new Properties();
+    p.setProperty("grpc", "localhost:" + grpcPort());
+    p.setProperty("bootstrap", bootstrap);
+    p.setProperty("pid", String.valueOf(ProcessHandle.current().pid()));
+    Path file = options.settings().endpointsFile();
+    try (Writer w = Files.newBufferedWriter(file)) {
+      p.store(w, "endpoints of the running quiver serve");
+    }
+    resources.add(() -> Files.deleteIfExists(file));
+  }
+
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  public String bootstrapServers() {
+    return bootstrap;
+  }
+
+  public long servedRegistryVersion() {
+    return servedVersion;
+  }
+
+  /** For each source, the next offset every view has applied, per partition. */
+  public Map<String, Map<SourcePartition, Long>> applied() {
+    return ingestion.applied();
+  }
+
+  public MeterRegistry meters() {
+    return meters;
+  }
+
+  public RocksOnlineStore onlineStore() {
+    return online;
+  }
+
+  @Override
+  public void close() {
+    if (health != null) {
+      health.enterTerminalState();
+    }
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        LOG.warn("closing {} failed", resources.get(i), e);
+      }
+    }
+    resources.clear();
+  }
+
+  private static int portOf(String bootstrap) {
+    String first = bootstrap.split(",")[0].trim();
+    int colon = first.lastIndexOf(':');
+    try {
+      return colon < 0 ? 0 : Integer.parseInt(first.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static boolean portFree(int port) {
+    if (port <= 0) {
+      return false;
+    }
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package dev.quiver.server.cli;
+
+import dev.quiver.server.QuiverServer;
+import dev.quiver.server.RepoSettings;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Ingest every source of the applied registry into the online store and serve features over",
+      "gRPC (OnlineServing, Registry, health, reflection) until interrupted. Registry versions",
+      "applied while it runs take effect without a restart."
+    })
+final class ServeCommand implements Callable<Integer> {
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "REPO",
+      description = "The feature repo. Default: .")
+  Path repo = Path.of(".");
+
+  @Option(
+      names = "--embedded-kafka",
+      description =
+          "Start a real single-node Kafka broker in this process (data in <data_dir>/kafka).")
+  boolean embeddedKafka;
+
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "SERVERS",
+      description = "Kafka bootstrap servers; overrides quiver.yaml.")
+  String bootstrap;
+
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      description = "gRPC port; overrides ports.grpc (0: any free port).")
+  Integer port;
+
+  @Option(
+      names = "--host",
+      paramLabel = "ADDRESS",
+      description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
+  String host = "0.0.0.0";
+
+  @Option(
+      names = "--max-entities",
+      paramLabel = "N",
+      description = "Most entity rows per GetOnlineFeatures request. Default: ${DEFAULT-VALUE}.")
+  int maxEntities = dev.quiver.online.OnlineServingService.DEFAULT_MAX_ENTITIES;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    RepoSettings settings = RepoSettings.read(repo);
+    QuiverServer.Options options =
+        QuiverServer.Options.defaults(settings)
+            .withEmbeddedKafka(embeddedKafka)
+            .withBootstrap(bootstrap)
+            .withGrpcPort(port)
+            .withMaxEntities(maxEntities);
+    options =
+        new QuiverServer.Options(
+            options.settings(),
+            options.embeddedKafka(),
+            options.bootstrap(),
+            options.grpcPort(),
+            host,
+            options.maxEntities(),
+            options.registryPoll(),
+            options.clock());
+    QuiverServer server = QuiverServer.start(options);
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  stop.countDown();
+                },
+                "quiver-shutdown"));
+    spec.commandLine()
+        .getOut()
+        .printf(
+            "quiver serve: gRPC on port %d, Kafka at %s, registry version %d. Ctrl-C to stop.%n",
+            server.grpcPort(), server.bootstrapServers(), server.servedRegistryVersion());
+    spec.commandLine().getOut().flush();
+    stop.await();
+    return 0;
+  }
+}
