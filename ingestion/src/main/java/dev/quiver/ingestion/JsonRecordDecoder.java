@@ -42,6 +42,9 @@ public final class JsonRecordDecoder {
   private static final BigInteger LONG_MIN = BigInteger.valueOf(Long.MIN_VALUE);
   private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
 
+  /** 9999-12-31T23:59:59.999Z: timestamps beyond are taken for unit mistakes (micros, nanos). */
+  private static final long MAX_EPOCH_MILLIS = 253_402_300_799_999L;
+
   private final Map<String, ValueType> schema = new HashMap<>();
   private final String eventField;
   private final String createdField;
@@ -100,7 +103,12 @@ public final class JsonRecordDecoder {
       }
       throw new BadRecordException(
           DeadLetterReason.NOT_JSON,
-          "not valid JSON: " + m + " at character " + e.getLocation().getCharOffset());
+          "not valid JSON: "
+              + m
+              + " at line "
+              + e.getLocation().getLineNr()
+              + ", column "
+              + e.getLocation().getColumnNr());
     } catch (IOException e) {
       throw new BadRecordException(DeadLetterReason.NOT_JSON, "not valid JSON: " + e.getMessage());
     }
@@ -253,7 +261,7 @@ public final class JsonRecordDecoder {
         }
         if (t == JsonToken.VALUE_NUMBER_INT) {
           BigInteger v = p.getBigIntegerValue();
-          if (v.bitLength() > 63 || Math.abs(v.longValue()) > Instant.MAX.toEpochMilli() / 2) {
+          if (v.bitLength() > 63 || Math.abs(v.longValue()) > MAX_EPOCH_MILLIS) {
             throw new BadRecordException(
                 DeadLetterReason.BAD_TIMESTAMP,
                 "'" + name + "' is " + v + " epoch milliseconds, out of range");

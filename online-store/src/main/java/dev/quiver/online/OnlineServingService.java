@@ -167,7 +167,13 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
       }
       FeatureColumn.Builder column = FeatureColumn.newBuilder().setName(name);
       List<StoredRow> viewRows = rowsByView.get(f.view());
-      int id = f.aggregation() == null ? store.featureId(f.view(), f.feature()) : -1;
+      boolean aggregate = f.aggregation() != null;
+      int id = aggregate ? -1 : store.featureId(f.view(), f.feature());
+      List<Value> aggregates =
+          aggregate
+              ? store.aggregate(
+                  f.view(), f.aggregation(), encoded.get(viewIds.indexOf(f.view())), nowMillis)
+              : null;
       long ttl = f.ttl().toMillis();
       for (int r = 0; r < rows; r++) {
         StoredRow row = viewRows.get(r);
@@ -179,6 +185,16 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
           continue;
         }
         Timestamp eventTime = Values.timestampOfMillis(row.order().eventTimeMillis());
+        if (aggregate) {
+          // Aggregations are bounded by their window, not by the view's TTL.
+          Value v = aggregates.get(r);
+          boolean isNull = v.getKindCase() == Value.KindCase.NULL_VALUE;
+          column
+              .addValues(v)
+              .addStatuses(isNull ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT)
+              .addEventTimestamps(eventTime);
+          continue;
+        }
         if (ttl > 0 && nowMillis - row.order().eventTimeMillis() > ttl) {
           column
               .addValues(Value.getDefaultInstance())

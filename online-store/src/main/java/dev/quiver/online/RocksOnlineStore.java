@@ -1,6 +1,9 @@
 package dev.quiver.online;
 
+import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.Value;
+import dev.quiver.registry.aggregate.AggregateState;
+import dev.quiver.registry.aggregate.Aggregator;
 import dev.quiver.registry.rows.OrderKey;
 import dev.quiver.registry.rows.RowBatch;
 import dev.quiver.registry.rows.RowSink;
@@ -40,8 +43,9 @@ import org.rocksdb.WriteOptions;
  * The online store: RocksDB with one column family per feature view version ({@code
  * view/<name>@<version>}), keyed by the encoded entity key, holding the newest row of each entity.
  * The default column family holds metadata: each view's applied source positions ({@code p/...})
- * and feature ids ({@code f/...}). Column families {@code tiles/<name>@<version>} are reserved for
- * aggregation tiles.
+ * and feature ids ({@code f/...}). Column families {@code tiles/<name>@<version>} hold aggregation
+ * tiles: for each entity, aggregation and hop-aligned tile start, the aggregate state of the rows
+ * whose event time falls in that tile, updated in the same batch as the rows.
  *
  * <p>A write keeps a row only if its order key is greater than the stored one, and writes the
  * positions the rows bring their views to in the same {@link WriteBatch}: after a crash (the
@@ -57,6 +61,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   }
 
   private static final String VIEW_PREFIX = "view/";
+  private static final String TILES_PREFIX = "tiles/";
   private static final byte[] DEFAULT_CF = RocksDB.DEFAULT_COLUMN_FAMILY;
 
   private final Path dir;
@@ -69,6 +74,8 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   private final ColumnFamilyHandle meta;
   private final List<ColumnFamilyHandle> handles = new ArrayList<>();
   private final Map<ViewId, ColumnFamilyHandle> views = new ConcurrentHashMap<>();
+  private final Map<ViewId, ColumnFamilyHandle> tiles = new ConcurrentHashMap<>();
+  private final Map<Aggregation, Aggregator> aggregators = new ConcurrentHashMap<>();
   private final Map<ViewId, Map<String, Integer>> featureIds = new ConcurrentHashMap<>();
   private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
   private boolean closed;
@@ -97,6 +104,8 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
         defaultHandle = h;
       } else if (name.startsWith(VIEW_PREFIX)) {
         views.put(parseView(name.substring(VIEW_PREFIX.length())), h);
+      } else if (name.startsWith(TILES_PREFIX)) {
+        tiles.put(parseView(name.substring(TILES_PREFIX.length())), h);
       }
     }
     this.meta = defaultHandle;
@@ -221,11 +230,28 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   private void writeLocked(RowBatch batch) throws RocksDBException, IOException {
     Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
     Map<ViewId, Map<ByteBuffer, OrderKey>> pending = new HashMap<>();
+    Map<ViewId, Map<ByteBuffer, AggregateState>> pendingTiles = new HashMap<>();
     try (WriteBatch wb = new WriteBatch()) {
       for (ViewRow row : batch.rows()) {
         ViewShape shape = row.shape();
         ColumnFamilyHandle cf = handle(shape.id());
         byte[] key = EntityKeyCodec.encode(row.entityKey());
+        for (int i = 0; i < shape.aggregations().size(); i++) {
+          Aggregation spec = shape.aggregations().get(i);
+          Aggregator aggregator = aggregator(spec);
+          int id = idFor(shape.id(), spec.getName(), newIds, wb);
+          byte[] tileKey = tileKey(key, id, aggregator.tileStart(row.order().eventTimeMillis()));
+          Map<ByteBuffer, AggregateState> open =
+              pendingTiles.computeIfAbsent(shape.id(), v -> new HashMap<>());
+          ByteBuffer tk = ByteBuffer.wrap(tileKey);
+          AggregateState state = open.get(tk);
+          if (state == null) {
+            byte[] stored = db.get(tiles.get(shape.id()), tileKey);
+            state = stored == null ? aggregator.empty() : AggregateState.decode(stored);
+            open.put(tk, state);
+          }
+          aggregator.add(state, row.aggregationInputs()[i], row.order());
+        }
         Map<ByteBuffer, OrderKey> seen = pending.computeIfAbsent(shape.id(), v -> new HashMap<>());
         ByteBuffer k = ByteBuffer.wrap(key);
         OrderKey current = seen.get(k);
@@ -244,6 +270,12 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
           values[i] = row.valueProto(i);
         }
         wb.put(cf, key, StoredRow.encode(row.order(), ids, values));
+      }
+      for (Map.Entry<ViewId, Map<ByteBuffer, AggregateState>> e : pendingTiles.entrySet()) {
+        ColumnFamilyHandle cf = tiles.get(e.getKey());
+        for (Map.Entry<ByteBuffer, AggregateState> t : e.getValue().entrySet()) {
+          wb.put(cf, t.getKey().array(), t.getValue().encode());
+        }
       }
       batch
           .positions()
@@ -297,6 +329,14 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       h = views.get(view);
       if (h == null) {
         try {
+          if (!tiles.containsKey(view)) {
+            ColumnFamilyHandle t =
+                db.createColumnFamily(
+                    new ColumnFamilyDescriptor(
+                        (TILES_PREFIX + view).getBytes(StandardCharsets.UTF_8), viewOptions));
+            handles.add(t);
+            tiles.put(view, t);
+          }
           h =
               db.createColumnFamily(
                   new ColumnFamilyDescriptor(
@@ -359,6 +399,59 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
     } finally {
       lifecycle.readLock().unlock();
     }
+  }
+
+  /**
+   * The value of an aggregation over a sawtooth window ending at {@code nowMillis}, for each
+   * encoded entity key: the merge of the tiles from the window's start to the tile holding now.
+   */
+  public List<Value> aggregate(ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis)
+      throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      checkOpen();
+      Aggregator aggregator = aggregator(spec);
+      int id = featureId(view, spec.getName());
+      ColumnFamilyHandle cf = tiles.get(view);
+      List<Value> out = new ArrayList<>(keys.size());
+      if (cf == null || id < 0) {
+        AggregateState none = aggregator.empty();
+        for (int i = 0; i < keys.size(); i++) {
+          out.add(aggregator.result(none));
+        }
+        return out;
+      }
+      long from = aggregator.windowStart(nowMillis);
+      long to = aggregator.tileStart(nowMillis);
+      try (RocksIterator it = db.newIterator(cf, readOptions)) {
+        for (byte[] key : keys) {
+          byte[] last = tileKey(key, id, to);
+          AggregateState state = aggregator.empty();
+          for (it.seek(tileKey(key, id, from));
+              it.isValid() && java.util.Arrays.compareUnsigned(it.key(), last) <= 0;
+              it.next()) {
+            aggregator.merge(state, AggregateState.decode(it.value()));
+          }
+          out.add(aggregator.result(state));
+        }
+      }
+      return out;
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  private Aggregator aggregator(Aggregation spec) {
+    return aggregators.computeIfAbsent(spec, Aggregator::new);
+  }
+
+  /** Entity key, then the aggregation's id, then the tile start with its sign flipped. */
+  private static byte[] tileKey(byte[] entityKey, int id, long tileStart) {
+    return ByteBuffer.allocate(entityKey.length + 12)
+        .put(entityKey)
+        .putInt(id)
+        .putLong(tileStart ^ Long.MIN_VALUE)
+        .array();
   }
 
   // ---------------------------------------------------------------- helpers

@@ -13,10 +13,13 @@ import java.util.Objects;
  * @param id the view version
  * @param features row-level feature names
  * @param featureTypes their declared types
- * @param aggregations aggregation names
+ * @param aggregations aggregations in declaration order
  */
 public record ViewShape(
-    ViewId id, List<String> features, List<ValueType> featureTypes, List<String> aggregations) {
+    ViewId id,
+    List<String> features,
+    List<ValueType> featureTypes,
+    List<dev.quiver.proto.v1.Aggregation> aggregations) {
   public ViewShape {
     Objects.requireNonNull(id, "id");
     features = List.copyOf(features);
@@ -32,6 +35,6 @@ public record ViewShape(
         ViewId.of(v),
         v.getFeaturesList().stream().map(f -> f.getName()).toList(),
         v.getFeaturesList().stream().map(f -> f.getType()).toList(),
-        v.getAggregationsList().stream().map(a -> a.getName()).toList());
+        v.getAggregationsList());
   }
 }

@@ -1,0 +1,97 @@
+package dev.quiver.registry.aggregate;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.ExtensionRegistryLite;
+import dev.quiver.proto.v1.Value;
+import dev.quiver.registry.rows.OrderKey;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The partial state of one aggregation over some rows: what a tile holds online, and what the
+ * offline engine folds rows into. Every function keeps the fields it needs: a count of rows (or of
+ * non-null inputs), sums, the extreme value, the last value with its order key. States merge, so a
+ * window is the merge of its tiles. Mutable; not thread-safe.
+ */
+public final class AggregateState {
+  long count;
+  double doubleSum;
+  long longSum;
+  Value extreme;
+  OrderKey lastOrder;
+  Value lastValue;
+
+  /** Rows (or non-null inputs) folded in. */
+  public long count() {
+    return count;
+  }
+
+  private static final int HAS_DOUBLE_SUM = 1;
+  private static final int HAS_LONG_SUM = 2;
+  private static final int HAS_EXTREME = 4;
+  private static final int HAS_LAST = 8;
+
+  /** The storage form: a count, flags, then the fields the flags announce. */
+  public byte[] encode() {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      int flags =
+          (doubleSum != 0 ? HAS_DOUBLE_SUM : 0)
+              | (longSum != 0 ? HAS_LONG_SUM : 0)
+              | (extreme != null ? HAS_EXTREME : 0)
+              | (lastOrder != null ? HAS_LAST : 0);
+      out.writeUInt64NoTag(count);
+      out.writeRawByte(flags);
+      if ((flags & HAS_DOUBLE_SUM) != 0) {
+        out.writeDoubleNoTag(doubleSum);
+      }
+      if ((flags & HAS_LONG_SUM) != 0) {
+        out.writeSInt64NoTag(longSum);
+      }
+      if ((flags & HAS_EXTREME) != 0) {
+        out.writeMessageNoTag(extreme);
+      }
+      if ((flags & HAS_LAST) != 0) {
+        out.writeFixed64NoTag(lastOrder.eventTimeMillis());
+        out.writeFixed64NoTag(lastOrder.createdTimeMillis());
+        out.writeInt32NoTag(lastOrder.partition());
+        out.writeInt64NoTag(lastOrder.offset());
+        out.writeMessageNoTag(lastValue);
+      }
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static AggregateState decode(byte[] stored) {
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(stored);
+      AggregateState s = new AggregateState();
+      s.count = in.readUInt64();
+      int flags = in.readRawByte();
+      if ((flags & HAS_DOUBLE_SUM) != 0) {
+        s.doubleSum = in.readDouble();
+      }
+      if ((flags & HAS_LONG_SUM) != 0) {
+        s.longSum = in.readSInt64();
+      }
+      ExtensionRegistryLite none = ExtensionRegistryLite.getEmptyRegistry();
+      if ((flags & HAS_EXTREME) != 0) {
+        s.extreme = in.readMessage(Value.parser(), none);
+      }
+      if ((flags & HAS_LAST) != 0) {
+        s.lastOrder =
+            new OrderKey(in.readFixed64(), in.readFixed64(), in.readInt32(), in.readInt64());
+        s.lastValue = in.readMessage(Value.parser(), none);
+      }
+      return s;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
