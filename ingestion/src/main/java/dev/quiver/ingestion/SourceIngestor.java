@@ -95,6 +95,11 @@ final class SourceIngestor implements AutoCloseable {
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
     props.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 10_000);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "quiver-" + source.getName());
+    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+    if (!config.memberId().isEmpty()) {
+      props.put(
+          ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.memberId() + "." + source.getName());
+    }
     props.putAll(config.clientOverrides());
     this.consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());

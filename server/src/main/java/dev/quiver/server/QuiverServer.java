@@ -293,6 +293,21 @@ public final class QuiverServer implements AutoCloseable {
     resources.clear();
   }
 
+  /**
+   * A name that stays the same across restarts of the server on one data directory, so that a
+   * restarted server gets its partitions back at once (Kafka static membership).
+   */
+  private static String memberId(RepoSettings settings) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "localhost";
+    }
+    String dir = settings.dataDir().toAbsolutePath().normalize().toString();
+    return "quiver-" + host + "-" + Integer.toHexString(dir.hashCode());
+  }
+
   private static int portOf(String bootstrap) {
     String first = bootstrap.split(",")[0].trim();
     int colon = first.lastIndexOf(':');

@@ -1,0 +1,134 @@
+package dev.quiver.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.client.OnlineRequest;
+import dev.quiver.client.OnlineResult;
+import dev.quiver.client.QuiverClient;
+import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.proto.v1.FeatureStatus;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** quiver apply against a running server takes effect without a restart. */
+class RegistryChangeTest {
+  static final String V1 =
+      String.join(
+          "\n",
+          "entities:",
+          "  card: {join_keys: {card_id: string}}",
+          "sources:",
+          "  txns:",
+          "    kafka: {topic: txns}",
+          "    event_timestamp: ts",
+          "    schema: {card_id: string, amount: double, country: string, ts: timestamp}",
+          "feature_views:",
+          "  spend:",
+          "    entities: [card]",
+          "    source: txns",
+          "    features:",
+          "      amount: {type: double, expr: amount}",
+          "      doomed: {type: string, expr: country}",
+          "");
+
+  /** Adds a feature to spend, removes doomed, and adds a view that replays the topic. */
+  static final String V2 =
+      V1.replace(
+              "      doomed: {type: string, expr: country}\n",
+              "      doubled: {type: double, expr: amount * 2.0}\n")
+          + String.join(
+              "\n",
+              "  geo:",
+              "    entities: [card]",
+              "    source: txns",
+              "    features:",
+              "      country: {type: string, expr: country}",
+              "");
+
+  @TempDir Path dir;
+
+  @Test
+  void appliedChangesAreServedWithoutARestart() throws Exception {
+    Path repo = dir.resolve("repo");
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka)) {
+      TestCluster.apply(repo, "change", V1, false);
+      try (QuiverServer server = TestCluster.serve(repo, kafka);
+          QuiverClient client =
+              QuiverClient.builder()
+                  .target("127.0.0.1:" + server.grpcPort())
+                  .defaultDeadline(Duration.ofSeconds(5))
+                  .build()) {
+        Instant now = Instant.now();
+        List<Long> offsets =
+            TestCluster.send(
+                producer,
+                "txns",
+                List.of(
+                    "{\"card_id\":\"c1\",\"ts\":\""
+                        + now
+                        + "\",\"amount\":4.0,\"country\":\"NL\"}"));
+        TestCluster.awaitApplied(server, "txns", offsets.get(0) + 1);
+        assertThat(
+                client
+                    .getOnlineFeatures(
+                        OnlineRequest.forFeatures("spend:doomed").entity("card_id", "c1"))
+                    .getString("doomed", 0))
+            .isEqualTo("NL");
+
+        TestCluster.apply(repo, "change", V2, true);
+        TestCluster.await(
+            () -> server.servedRegistryVersion() == 2, "registry version 2 in effect");
+
+        // The new view replays the topic from its start: the event sent before it existed counts.
+        TestCluster.await(
+            () ->
+                client
+                        .getOnlineFeatures(
+                            OnlineRequest.forFeatures("geo:country").entity("card_id", "c1"))
+                        .status("country", 0)
+                    == FeatureStatus.PRESENT,
+            "geo to replay the topic");
+        OnlineResult geo =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures("geo:country").entity("card_id", "c1"));
+        assertThat(geo.getString("country", 0)).isEqualTo("NL");
+        assertThat(geo.registryVersion()).isEqualTo(2);
+
+        // A feature added to an existing view: null for rows written before, computed after.
+        OnlineResult before =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures("spend:amount", "spend:doubled").entity("card_id", "c1"));
+        assertThat(before.status("doubled", 0)).isEqualTo(FeatureStatus.NULL_VALUE);
+        offsets =
+            TestCluster.send(
+                producer,
+                "txns",
+                List.of(
+                    "{\"card_id\":\"c1\",\"ts\":\"" + now.plusSeconds(1) + "\",\"amount\":5.0}"));
+        TestCluster.awaitApplied(server, "txns", offsets.get(0) + 1);
+        OnlineResult after =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures("spend:amount", "spend:doubled").entity("card_id", "c1"));
+        assertThat(after.getDouble("doubled", 0)).isEqualTo(10.0);
+
+        // The removed feature is no longer served.
+        assertThatThrownBy(
+                () ->
+                    client.getOnlineFeatures(
+                        OnlineRequest.forFeatures("spend:doomed").entity("card_id", "c1")))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+      }
+    }
+  }
+}
