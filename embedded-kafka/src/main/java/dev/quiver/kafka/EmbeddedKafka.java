@@ -99,6 +99,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     config.put("num.partitions", "1");
     config.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
 
+    checkNotInUse(dir.resolve("metadata"));
+    checkNotInUse(dir.resolve("logs"));
     if (!Files.exists(dir.resolve("metadata").resolve("meta.properties"))) {
       format(dir, config);
     }
@@ -112,6 +114,29 @@ public final class EmbeddedKafka implements AutoCloseable {
       throw e;
     }
     return kafka;
+  }
+
+  /**
+   * Fails with a clear message when another broker holds the directory's lock. Kafka itself would
+   * halt the whole JVM on that fault.
+   */
+  private static void checkNotInUse(Path logDir) throws IOException {
+    Path lock = logDir.resolve(".lock");
+    if (!Files.exists(lock)) {
+      return;
+    }
+    try (java.nio.channels.FileChannel ch =
+            java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock held = ch.tryLock()) {
+      if (held == null) {
+        throw new IOException(
+            "another process is running a Kafka broker in "
+                + logDir.getParent()
+                + " (stop it first, e.g. the quickstart or quiver serve --embedded-kafka)");
+      }
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      throw new IOException("a Kafka broker in this process already uses " + logDir.getParent(), e);
+    }
   }
 
   private static void format(Path dir, Properties config) throws IOException {

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       ServeCommand.class,
       ProduceCommand.class,
       GetCommand.class,
+      QuickstartCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",
@@ -51,7 +52,14 @@ public final class QuiverCommand implements Runnable {
 
   public static void main(String[] args) {
     CommandLine cl = commandLine();
-    int code = cl.execute(args);
+    int code;
+    try {
+      code = cl.execute(args);
+    } catch (Throwable t) {
+      // An Error escaped the command: report it and exit, even if non-daemon threads still run.
+      t.printStackTrace();
+      code = FAILED;
+    }
     cl.getOut().flush();
     cl.getErr().flush();
     System.exit(code);

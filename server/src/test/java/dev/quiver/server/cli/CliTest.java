@@ -166,6 +166,30 @@ class CliTest {
   }
 
   @Test
+  void quickstartStreamsEventsThroughARealBrokerAndPrintsServedValues() {
+    Result r =
+        run("quickstart", "--repo", repo.toString(), "--events", "3000", "--port", "0", "--exit");
+    assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+    assertThat(r.out())
+        .contains("1. Applied " + repo + " as registry version 1")
+        .contains("3. Produced 3000 transactions to payments.transactions and 60 chargebacks")
+        .contains("GetOnlineFeatures(fraud_model_v1):")
+        .contains("(5 rows, registry version 1)");
+    // Every looked-up card and merchant had transactions: those features are values, not statuses
+    // (a merchant may have had no chargeback, so the last column may say [not found]).
+    String table = r.out().substring(r.out().indexOf("card_id    merchant_id"));
+    for (String line : table.split("\n")) {
+      if (line.startsWith("card_0")) {
+        String[] cells = line.split("\\s+");
+        assertThat(cells[2]).matches("[0-9]+\\.[0-9]{2}");
+        assertThat(cells[3]).isIn("true", "false");
+        assertThat(cells[4]).matches("[0-9]+");
+        assertThat(cells[6]).matches("[0-9]+\\.[0-9]{2}");
+      }
+    }
+  }
+
+  @Test
   void applyAgainstAStaleBaseVersionIsAConflict() {
     assertThat(run("apply", repo.toString(), "--base-version", "0").exit()).isZero();
     Result stale = run("apply", repo.toString(), "--base-version", "0");
