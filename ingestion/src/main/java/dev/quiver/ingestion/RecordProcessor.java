@@ -4,6 +4,7 @@ import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
+import dev.quiver.registry.logic.CompiledExpression;
 import dev.quiver.registry.logic.CompiledView;
 import dev.quiver.registry.logic.ExpressionException;
 import dev.quiver.registry.rows.OrderKey;
@@ -82,27 +83,31 @@ public final class RecordProcessor {
     OrderKey order =
         new OrderKey(record.eventTimeMillis(), record.createdTimeMillis(), partition, offset);
     Map<String, Object> fields = record.fields();
+    Map<String, Object> prepared = null;
     for (ViewPlan plan : views) {
       if (!include.test(plan.id())) {
         continue;
       }
       CompiledView v = plan.logic();
       String step = "filter";
+      if (prepared == null) {
+        prepared = CompiledExpression.prepare(fields);
+      }
       try {
-        if (!v.accepts(fields)) {
+        if (!v.acceptsPrepared(prepared)) {
           continue;
         }
         Object[] features = new Object[v.features().size()];
         for (int i = 0; i < features.length; i++) {
           CompiledView.CompiledFeature f = v.features().get(i);
           step = "feature '" + f.spec().getName() + "'";
-          features[i] = f.expression().evaluate(fields);
+          features[i] = f.expression().evaluatePrepared(prepared);
         }
         Object[] inputs = new Object[v.aggregations().size()];
         for (int i = 0; i < inputs.length; i++) {
           CompiledView.CompiledAggregation a = v.aggregations().get(i);
           step = "aggregation '" + a.spec().getName() + "'";
-          inputs[i] = a.input() == null ? null : a.input().evaluate(fields);
+          inputs[i] = a.input() == null ? null : a.input().evaluatePrepared(prepared);
         }
         List<Object> key = new ArrayList<>(plan.keyFields().size());
         for (String k : plan.keyFields()) {

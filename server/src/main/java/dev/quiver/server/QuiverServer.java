@@ -164,6 +164,9 @@ public final class QuiverServer implements AutoCloseable {
     int port = options.grpcPort() != null ? options.grpcPort() : settings.grpcPort();
     grpc =
         NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), port))
+            // Lookups are short reads from RocksDB's cache and memory: run them on the transport
+            // threads rather than handing each call to another thread.
+            .directExecutor()
             .addService(
                 new OnlineServingService(
                     online, catalog::get, options.clock(), options.maxEntities()))

@@ -65,17 +65,35 @@ public final class CompiledExpression {
    * @throws ExpressionException when evaluation fails or the result does not fit the declared type
    */
   public Object evaluate(Map<String, ?> row) throws ExpressionException {
-    Map<String, Object> vars = new HashMap<>(variables.size() * 2);
+    return evaluatePrepared(prepare(row));
+  }
+
+  /**
+   * A row converted once for every expression that will read it: the same fields, in the forms the
+   * expression runtime takes. Evaluating many expressions over one record should prepare it once
+   * and call {@link #evaluatePrepared}.
+   */
+  public static Map<String, Object> prepare(Map<String, ?> row) {
+    Map<String, Object> out = new HashMap<>(row.size() * 2);
+    row.forEach(
+        (k, v) -> {
+          if (v != null) {
+            out.put(k, toCel(v));
+          }
+        });
+    return out;
+  }
+
+  /** {@link #evaluate} over a row made by {@link #prepare}. */
+  public Object evaluatePrepared(Map<String, Object> prepared) throws ExpressionException {
     for (String v : variables) {
-      Object value = row.get(v);
-      if (value == null) {
+      if (prepared.get(v) == null) {
         return null;
       }
-      vars.put(v, toCel(value));
     }
     Object result;
     try {
-      result = program.eval(vars);
+      result = program.eval(prepared);
     } catch (CelEvaluationException e) {
       throw new ExpressionException(
           "expression '" + source + "' failed: " + stripPrefix(e.getMessage()), e);

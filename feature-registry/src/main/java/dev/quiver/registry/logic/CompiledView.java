@@ -41,6 +41,11 @@ public record CompiledView(
    * @throws ExpressionException when the filter fails to evaluate
    */
   public boolean accepts(Map<String, ?> row) throws ExpressionException {
-    return filter == null || Boolean.TRUE.equals(filter.evaluate(row));
+    return acceptsPrepared(CompiledExpression.prepare(row));
+  }
+
+  /** {@link #accepts} over a row made by {@link CompiledExpression#prepare}. */
+  public boolean acceptsPrepared(Map<String, Object> prepared) throws ExpressionException {
+    return filter == null || Boolean.TRUE.equals(filter.evaluatePrepared(prepared));
   }
 }
