@@ -90,6 +90,11 @@ public final class OnlineLookupBench implements Callable<Integer> {
   int callers = 8;
 
   @Option(
+      names = "--cache-mb",
+      description = "Online store block cache. Default: ${DEFAULT-VALUE}.")
+  int cacheMb = 2048;
+
+  @Option(
       names = "--background-events",
       description = "Events/s produced while measuring. Default: ${DEFAULT-VALUE}.")
   int backgroundRate = 1000;
@@ -376,7 +381,9 @@ public final class OnlineLookupBench implements Callable<Integer> {
             "--port",
             "0",
             "--host",
-            "127.0.0.1")
+            "127.0.0.1",
+            "--cache-mb",
+            String.valueOf(cacheMb))
         .redirectErrorStream(true)
         .redirectOutput(work.resolve("serve.log").toFile())
         .start();

@@ -148,8 +148,16 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
     }
     List<List<StoredRow>> stored = store.read(viewIds, encoded);
     Map<ViewId, List<StoredRow>> rowsByView = new HashMap<>();
+    Map<ViewId, Timestamp[]> timesByView = new HashMap<>();
     for (int i = 0; i < viewIds.size(); i++) {
-      rowsByView.put(viewIds.get(i), stored.get(i));
+      List<StoredRow> viewRows = stored.get(i);
+      rowsByView.put(viewIds.get(i), viewRows);
+      Timestamp[] times = new Timestamp[rows];
+      for (int r = 0; r < rows; r++) {
+        StoredRow row = viewRows.get(r);
+        times[r] = row == null ? null : Values.timestampOfMillis(row.order().eventTimeMillis());
+      }
+      timesByView.put(viewIds.get(i), times);
     }
 
     Instant now = clock.instant();
@@ -167,6 +175,7 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
       }
       FeatureColumn.Builder column = FeatureColumn.newBuilder().setName(name);
       List<StoredRow> viewRows = rowsByView.get(f.view());
+      Timestamp[] times = timesByView.get(f.view());
       boolean aggregate = f.aggregation() != null;
       int id = aggregate ? -1 : store.featureId(f.view(), f.feature());
       List<Value> aggregates =
@@ -184,7 +193,7 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
               .addEventTimestamps(Timestamp.getDefaultInstance());
           continue;
         }
-        Timestamp eventTime = Values.timestampOfMillis(row.order().eventTimeMillis());
+        Timestamp eventTime = times[r];
         if (aggregate) {
           // Aggregations are bounded by their window, not by the view's TTL.
           Value v = aggregates.get(r);
@@ -286,7 +295,8 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
     }
     int rows = -1;
     String first = null;
-    for (Map.Entry<String, RepeatedValue> e : new java.util.TreeMap<>(entities).entrySet()) {
+    for (Map.Entry<String, RepeatedValue> e :
+        (entities.size() == 1 ? entities : new java.util.TreeMap<>(entities)).entrySet()) {
       int n = e.getValue().getValuesCount();
       if (rows < 0) {
         rows = n;

@@ -111,10 +111,23 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
     this.meta = defaultHandle;
   }
 
-  /** Opens (or creates) the store in {@code dir}. */
+  /** Default size of the block cache. */
+  public static final long DEFAULT_CACHE_BYTES = 512L * 1024 * 1024;
+
+  /** Opens (or creates) the store in {@code dir} with the default block cache. */
   public static RocksOnlineStore open(Path dir) throws IOException {
+    return open(dir, DEFAULT_CACHE_BYTES);
+  }
+
+  /**
+   * Opens (or creates) the store in {@code dir}.
+   *
+   * @param cacheBytes size of the block cache shared by all views: lookups that hit it decode no
+   *     compressed blocks; size it to the hot part of the online data
+   */
+  public static RocksOnlineStore open(Path dir, long cacheBytes) throws IOException {
     Files.createDirectories(dir);
-    LRUCache cache = new LRUCache(128L * 1024 * 1024);
+    LRUCache cache = new LRUCache(cacheBytes);
     BlockBasedTableConfig table =
         new BlockBasedTableConfig()
             .setBlockCache(cache)
@@ -122,7 +135,11 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
             .setCacheIndexAndFilterBlocks(true)
             .setPinL0FilterAndIndexBlocksInCache(true);
     ColumnFamilyOptions viewOptions =
-        new ColumnFamilyOptions().setTableFormatConfig(table).optimizeLevelStyleCompaction();
+        new ColumnFamilyOptions()
+            .setTableFormatConfig(table)
+            .optimizeLevelStyleCompaction()
+            // LZ4 decodes several times faster than the default Snappy on cache misses.
+            .setCompressionType(org.rocksdb.CompressionType.LZ4_COMPRESSION);
     DBOptions dbOptions =
         new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();

@@ -61,6 +61,7 @@ public final class QuiverServer implements AutoCloseable {
    * @param maxEntities entity rows allowed per request
    * @param registryPoll how often to look for a newly applied registry version
    * @param clock request time for TTL checks
+   * @param cacheBytes the online store's block cache
    */
   public record Options(
       RepoSettings settings,
@@ -70,7 +71,8 @@ public final class QuiverServer implements AutoCloseable {
       String host,
       int maxEntities,
       Duration registryPoll,
-      Clock clock) {
+      Clock clock,
+      long cacheBytes) {
 
     public static Options defaults(RepoSettings settings) {
       return new Options(
@@ -81,31 +83,88 @@ public final class QuiverServer implements AutoCloseable {
           "0.0.0.0",
           OnlineServingService.DEFAULT_MAX_ENTITIES,
           Duration.ofMillis(500),
-          Clock.systemUTC());
+          Clock.systemUTC(),
+          RocksOnlineStore.DEFAULT_CACHE_BYTES);
     }
 
     public Options withEmbeddedKafka(boolean on) {
-      return new Options(settings, on, bootstrap, grpcPort, host, maxEntities, registryPoll, clock);
+      return new Options(
+          settings, on, bootstrap, grpcPort, host, maxEntities, registryPoll, clock, cacheBytes);
     }
 
     public Options withGrpcPort(Integer port) {
       return new Options(
-          settings, embeddedKafka, bootstrap, port, host, maxEntities, registryPoll, clock);
+          settings,
+          embeddedKafka,
+          bootstrap,
+          port,
+          host,
+          maxEntities,
+          registryPoll,
+          clock,
+          cacheBytes);
     }
 
     public Options withBootstrap(String servers) {
       return new Options(
-          settings, embeddedKafka, servers, grpcPort, host, maxEntities, registryPoll, clock);
+          settings,
+          embeddedKafka,
+          servers,
+          grpcPort,
+          host,
+          maxEntities,
+          registryPoll,
+          clock,
+          cacheBytes);
     }
 
     public Options withMaxEntities(int max) {
       return new Options(
-          settings, embeddedKafka, bootstrap, grpcPort, host, max, registryPoll, clock);
+          settings, embeddedKafka, bootstrap, grpcPort, host, max, registryPoll, clock, cacheBytes);
+    }
+
+    public Options withHost(String address) {
+      return new Options(
+          settings,
+          embeddedKafka,
+          bootstrap,
+          grpcPort,
+          address,
+          maxEntities,
+          registryPoll,
+          clock,
+          cacheBytes);
+    }
+
+    public Options withRegistryPoll(Duration poll) {
+      return new Options(
+          settings, embeddedKafka, bootstrap, grpcPort, host, maxEntities, poll, clock, cacheBytes);
+    }
+
+    public Options withCacheBytes(long bytes) {
+      return new Options(
+          settings,
+          embeddedKafka,
+          bootstrap,
+          grpcPort,
+          host,
+          maxEntities,
+          registryPoll,
+          clock,
+          bytes);
     }
 
     public Options withClock(Clock c) {
       return new Options(
-          settings, embeddedKafka, bootstrap, grpcPort, host, maxEntities, registryPoll, c);
+          settings,
+          embeddedKafka,
+          bootstrap,
+          grpcPort,
+          host,
+          maxEntities,
+          registryPoll,
+          c,
+          cacheBytes);
     }
   }
 
@@ -153,7 +212,7 @@ public final class QuiverServer implements AutoCloseable {
       LOG.info("embedded Kafka broker at {} (data in {})", bootstrap, kafka.directory());
     }
     registry = new DirectoryRegistryStore(settings.registryDir());
-    online = RocksOnlineStore.open(settings.dataDir().resolve("online"));
+    online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes());
     resources.add(online);
     String project = settings.project().isEmpty() ? "default" : settings.project();
     ingestion =

@@ -48,30 +48,26 @@ final class TestCluster {
   }
 
   static QuiverServer serve(Path repo, EmbeddedKafka kafka) throws Exception {
+    return serve(repo, kafka.bootstrapServers());
+  }
+
+  static QuiverServer serve(Path repo, String bootstrap) throws Exception {
     QuiverServer.Options o =
         QuiverServer.Options.defaults(RepoSettings.read(repo))
-            .withBootstrap(kafka.bootstrapServers())
+            .withBootstrap(bootstrap)
             .withGrpcPort(0);
-    o =
-        new QuiverServer.Options(
-            o.settings(),
-            false,
-            o.bootstrap(),
-            0,
-            "127.0.0.1",
-            50,
-            Duration.ofMillis(100),
-            o.clock());
+    o = o.withHost("127.0.0.1").withMaxEntities(50).withRegistryPoll(Duration.ofMillis(100));
     return QuiverServer.start(o);
   }
 
   static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka) {
+    return producer(kafka.bootstrapServers());
+  }
+
+  static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
     return new KafkaProducer<>(
         Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            kafka.bootstrapServers(),
-            ProducerConfig.ACKS_CONFIG,
-            "all"),
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
         new ByteArraySerializer(),
         new ByteArraySerializer());
   }

@@ -1,5 +1,6 @@
 package dev.quiver.server.cli;
 
+import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.RepoSettings;
 import java.nio.file.Path;
@@ -57,6 +58,12 @@ final class ServeCommand implements Callable<Integer> {
       description = "Most entity rows per GetOnlineFeatures request. Default: ${DEFAULT-VALUE}.")
   int maxEntities = dev.quiver.online.OnlineServingService.DEFAULT_MAX_ENTITIES;
 
+  @Option(
+      names = "--cache-mb",
+      paramLabel = "MB",
+      description = "Block cache of the online store. Default: ${DEFAULT-VALUE}.")
+  long cacheMb = RocksOnlineStore.DEFAULT_CACHE_BYTES / (1024 * 1024);
+
   @Spec CommandSpec spec;
 
   @Override
@@ -68,16 +75,7 @@ final class ServeCommand implements Callable<Integer> {
             .withBootstrap(bootstrap)
             .withGrpcPort(port)
             .withMaxEntities(maxEntities);
-    options =
-        new QuiverServer.Options(
-            options.settings(),
-            options.embeddedKafka(),
-            options.bootstrap(),
-            options.grpcPort(),
-            host,
-            options.maxEntities(),
-            options.registryPoll(),
-            options.clock());
+    options = options.withHost(host).withCacheBytes(cacheMb * 1024L * 1024L);
     QuiverServer server = QuiverServer.start(options);
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
