@@ -51,120 +51,100 @@ public final class QuiverServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
 
   /**
-   * How to run.
-   *
-   * @param settings the repo's process settings
-   * @param embeddedKafka start a broker in-process with its data in {@code <data_dir>/kafka}
-   * @param bootstrap Kafka bootstrap servers, overriding quiver.yaml (null: keep)
-   * @param grpcPort serving port, overriding quiver.yaml (null: keep; 0: any free port)
-   * @param host address to listen on
-   * @param maxEntities entity rows allowed per request
-   * @param registryPoll how often to look for a newly applied registry version
-   * @param clock request time for TTL checks
-   * @param cacheBytes the online store's block cache
+   * How to run. Immutable: each {@code with...} method returns a changed copy (as gRPC's
+   * CallOptions do).
    */
-  public record Options(
-      RepoSettings settings,
-      boolean embeddedKafka,
-      String bootstrap,
-      Integer grpcPort,
-      String host,
-      int maxEntities,
-      Duration registryPoll,
-      Clock clock,
-      long cacheBytes) {
+  public static final class Options {
+    private final RepoSettings settings;
+    private boolean embeddedKafka;
+    private String bootstrap;
+    private Integer grpcPort;
+    private String host = "0.0.0.0";
+    private int maxEntities = OnlineServingService.DEFAULT_MAX_ENTITIES;
+    private Duration registryPoll = Duration.ofMillis(500);
+    private Clock clock = Clock.systemUTC();
+    private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
 
+    private Options(RepoSettings settings) {
+      this.settings = java.util.Objects.requireNonNull(settings, "settings");
+    }
+
+    private Options copy() {
+      Options c = new Options(settings);
+      c.embeddedKafka = embeddedKafka;
+      c.bootstrap = bootstrap;
+      c.grpcPort = grpcPort;
+      c.host = host;
+      c.maxEntities = maxEntities;
+      c.registryPoll = registryPoll;
+      c.clock = clock;
+      c.cacheBytes = cacheBytes;
+      return c;
+    }
+
+    /** Settings of quiver.yaml, no embedded broker, all interfaces, 10,000 entities per request. */
     public static Options defaults(RepoSettings settings) {
-      return new Options(
-          settings,
-          false,
-          null,
-          null,
-          "0.0.0.0",
-          OnlineServingService.DEFAULT_MAX_ENTITIES,
-          Duration.ofMillis(500),
-          Clock.systemUTC(),
-          RocksOnlineStore.DEFAULT_CACHE_BYTES);
+      return new Options(settings);
     }
 
+    /** Start a broker in-process with its data in {@code <data_dir>/kafka}. */
     public Options withEmbeddedKafka(boolean on) {
-      return new Options(
-          settings, on, bootstrap, grpcPort, host, maxEntities, registryPoll, clock, cacheBytes);
+      Options c = copy();
+      c.embeddedKafka = on;
+      return c;
     }
 
-    public Options withGrpcPort(Integer port) {
-      return new Options(
-          settings,
-          embeddedKafka,
-          bootstrap,
-          port,
-          host,
-          maxEntities,
-          registryPoll,
-          clock,
-          cacheBytes);
-    }
-
+    /** Kafka bootstrap servers overriding quiver.yaml; null keeps it. */
     public Options withBootstrap(String servers) {
-      return new Options(
-          settings,
-          embeddedKafka,
-          servers,
-          grpcPort,
-          host,
-          maxEntities,
-          registryPoll,
-          clock,
-          cacheBytes);
+      Options c = copy();
+      c.bootstrap = servers;
+      return c;
     }
 
-    public Options withMaxEntities(int max) {
-      return new Options(
-          settings, embeddedKafka, bootstrap, grpcPort, host, max, registryPoll, clock, cacheBytes);
+    /** Serving port overriding ports.grpc; null keeps it, 0 takes any free port. */
+    public Options withGrpcPort(Integer port) {
+      Options c = copy();
+      c.grpcPort = port;
+      return c;
     }
 
+    /** Address to listen on. */
     public Options withHost(String address) {
-      return new Options(
-          settings,
-          embeddedKafka,
-          bootstrap,
-          grpcPort,
-          address,
-          maxEntities,
-          registryPoll,
-          clock,
-          cacheBytes);
+      Options c = copy();
+      c.host = address;
+      return c;
     }
 
+    /** Entity rows allowed per request. */
+    public Options withMaxEntities(int max) {
+      Options c = copy();
+      c.maxEntities = max;
+      return c;
+    }
+
+    /** How often to look for a newly applied registry version. */
     public Options withRegistryPoll(Duration poll) {
-      return new Options(
-          settings, embeddedKafka, bootstrap, grpcPort, host, maxEntities, poll, clock, cacheBytes);
+      Options c = copy();
+      c.registryPoll = poll;
+      return c;
     }
 
+    /** The online store's block cache. */
     public Options withCacheBytes(long bytes) {
-      return new Options(
-          settings,
-          embeddedKafka,
-          bootstrap,
-          grpcPort,
-          host,
-          maxEntities,
-          registryPoll,
-          clock,
-          bytes);
+      Options c = copy();
+      c.cacheBytes = bytes;
+      return c;
     }
 
-    public Options withClock(Clock c) {
-      return new Options(
-          settings,
-          embeddedKafka,
-          bootstrap,
-          grpcPort,
-          host,
-          maxEntities,
-          registryPoll,
-          c,
-          cacheBytes);
+    /** Request time for TTL checks. */
+    public Options withClock(Clock requestClock) {
+      Options c = copy();
+      c.clock = requestClock;
+      return c;
+    }
+
+    public RepoSettings settings() {
+      return settings;
     }
   }
 
@@ -199,10 +179,10 @@ public final class QuiverServer implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
-    RepoSettings settings = options.settings();
+    RepoSettings settings = options.settings;
     Files.createDirectories(settings.dataDir());
-    bootstrap = options.bootstrap() != null ? options.bootstrap() : settings.bootstrap();
-    if (options.embeddedKafka()) {
+    bootstrap = options.bootstrap != null ? options.bootstrap : settings.bootstrap();
+    if (options.embeddedKafka) {
       int preferred = portOf(settings.bootstrap());
       kafka =
           EmbeddedKafka.start(
@@ -212,7 +192,7 @@ public final class QuiverServer implements AutoCloseable {
       LOG.info("embedded Kafka broker at {} (data in {})", bootstrap, kafka.directory());
     }
     registry = new DirectoryRegistryStore(settings.registryDir());
-    online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes());
+    online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes);
     resources.add(online);
     String project = settings.project().isEmpty() ? "default" : settings.project();
     ingestion =
@@ -220,15 +200,14 @@ public final class QuiverServer implements AutoCloseable {
     resources.add(ingestion);
 
     health = new HealthStatusManager();
-    int port = options.grpcPort() != null ? options.grpcPort() : settings.grpcPort();
+    int port = options.grpcPort != null ? options.grpcPort : settings.grpcPort();
     grpc =
-        NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), port))
+        NettyServerBuilder.forAddress(new InetSocketAddress(options.host, port))
             // Lookups are short reads from RocksDB's cache and memory: run them on the transport
             // threads rather than handing each call to another thread.
             .directExecutor()
             .addService(
-                new OnlineServingService(
-                    online, catalog::get, options.clock(), options.maxEntities()))
+                new OnlineServingService(online, catalog::get, options.clock, options.maxEntities))
             .addService(new RegistryGrpcService(registry))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
@@ -238,7 +217,7 @@ public final class QuiverServer implements AutoCloseable {
     } catch (IOException e) {
       throw new IOException(
           "cannot listen on "
-              + options.host()
+              + options.host
               + ":"
               + port
               + " ("
@@ -263,13 +242,13 @@ public final class QuiverServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    long poll = options.registryPoll().toMillis();
+    long poll = options.registryPoll.toMillis();
     watcher.scheduleWithFixedDelay(this::refreshQuietly, poll, poll, TimeUnit.MILLISECONDS);
     resources.add(watcher::shutdownNow);
     writeEndpoints();
     LOG.info(
         "serving on {}:{} (registry version {}, Kafka {})",
-        options.host(),
+        options.host,
         grpcPort(),
         servedVersion,
         bootstrap);
@@ -308,7 +287,7 @@ public final class QuiverServer implements AutoCloseable {
     p.setProperty("grpc", "localhost:" + grpcPort());
     p.setProperty("bootstrap", bootstrap);
     p.setProperty("pid", String.valueOf(ProcessHandle.current().pid()));
-    Path file = options.settings().endpointsFile();
+    Path file = options.settings.endpointsFile();
     try (Writer w = Files.newBufferedWriter(file)) {
       p.store(w, "endpoints of the running quiver serve");
     }

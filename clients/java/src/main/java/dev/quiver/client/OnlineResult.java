@@ -1,6 +1,7 @@
 package dev.quiver.client;
 
 import com.google.protobuf.ByteString;
+import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.FeatureColumn;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.GetOnlineFeaturesResponse;
@@ -55,9 +56,7 @@ public final class OnlineResult {
   /** The event time of the row the value came from; null when no row was found. */
   public Instant eventTime(String feature, int row) {
     var t = column(feature).getEventTimestamps(checkRow(row));
-    return t.getSeconds() == 0 && t.getNanos() == 0
-        ? null
-        : Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    return t.getSeconds() == 0 && t.getNanos() == 0 ? null : JavaValues.instant(t);
   }
 
   /** The raw value. */
@@ -73,31 +72,7 @@ public final class OnlineResult {
     if (status(feature, row) != FeatureStatus.PRESENT) {
       return null;
     }
-    Value v = value(feature, row);
-    return switch (v.getKindCase()) {
-      case BOOL_VALUE -> v.getBoolValue();
-      case INT32_VALUE -> v.getInt32Value();
-      case INT64_VALUE -> v.getInt64Value();
-      case FLOAT_VALUE -> v.getFloatValue();
-      case DOUBLE_VALUE -> v.getDoubleValue();
-      case STRING_VALUE -> v.getStringValue();
-      case BYTES_VALUE -> v.getBytesValue();
-      case TIMESTAMP_VALUE ->
-          Instant.ofEpochSecond(
-              v.getTimestampValue().getSeconds(), v.getTimestampValue().getNanos());
-      case BOOL_LIST_VALUE -> List.copyOf(v.getBoolListValue().getValuesList());
-      case INT32_LIST_VALUE -> List.copyOf(v.getInt32ListValue().getValuesList());
-      case INT64_LIST_VALUE -> List.copyOf(v.getInt64ListValue().getValuesList());
-      case FLOAT_LIST_VALUE -> List.copyOf(v.getFloatListValue().getValuesList());
-      case DOUBLE_LIST_VALUE -> List.copyOf(v.getDoubleListValue().getValuesList());
-      case STRING_LIST_VALUE -> List.copyOf(v.getStringListValue().getValuesList());
-      case BYTES_LIST_VALUE -> List.copyOf(v.getBytesListValue().getValuesList());
-      case TIMESTAMP_LIST_VALUE ->
-          v.getTimestampListValue().getValuesList().stream()
-              .map(t -> Instant.ofEpochSecond(t.getSeconds(), t.getNanos()))
-              .toList();
-      case NULL_VALUE, KIND_NOT_SET -> null;
-    };
+    return JavaValues.toJava(value(feature, row));
   }
 
   public Double getDouble(String feature, int row) {

@@ -1,5 +1,6 @@
 package dev.quiver.registry.aggregate;
 
+import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.AggregationFunction;
 import dev.quiver.proto.v1.ScalarType;
@@ -162,7 +163,8 @@ public final class Aggregator {
       case FLOAT_VALUE -> Float.compare(a.getFloatValue(), b.getFloatValue());
       case DOUBLE_VALUE -> Double.compare(a.getDoubleValue(), b.getDoubleValue());
       case TIMESTAMP_VALUE ->
-          Values.instant(a.getTimestampValue()).compareTo(Values.instant(b.getTimestampValue()));
+          JavaValues.instant(a.getTimestampValue())
+              .compareTo(JavaValues.instant(b.getTimestampValue()));
       case STRING_VALUE -> a.getStringValue().compareTo(b.getStringValue());
       default -> 0;
     };

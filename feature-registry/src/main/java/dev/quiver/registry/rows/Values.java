@@ -15,7 +15,6 @@ import dev.quiver.proto.v1.TimestampList;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.proto.v1.ValueType;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -107,36 +106,6 @@ public final class Values {
     return b.build();
   }
 
-  /**
-   * The Java form of a value: Boolean, Integer, Long, Float, Double, String, ByteString, Instant, a
-   * List of those, or null for an explicit null or an unset value.
-   */
-  public static Object fromProto(Value v) {
-    return switch (v.getKindCase()) {
-      case BOOL_VALUE -> v.getBoolValue();
-      case INT32_VALUE -> v.getInt32Value();
-      case INT64_VALUE -> v.getInt64Value();
-      case FLOAT_VALUE -> v.getFloatValue();
-      case DOUBLE_VALUE -> v.getDoubleValue();
-      case STRING_VALUE -> v.getStringValue();
-      case BYTES_VALUE -> v.getBytesValue();
-      case TIMESTAMP_VALUE -> instant(v.getTimestampValue());
-      case BOOL_LIST_VALUE -> List.copyOf(v.getBoolListValue().getValuesList());
-      case INT32_LIST_VALUE -> List.copyOf(v.getInt32ListValue().getValuesList());
-      case INT64_LIST_VALUE -> List.copyOf(v.getInt64ListValue().getValuesList());
-      case FLOAT_LIST_VALUE -> List.copyOf(v.getFloatListValue().getValuesList());
-      case DOUBLE_LIST_VALUE -> List.copyOf(v.getDoubleListValue().getValuesList());
-      case STRING_LIST_VALUE -> List.copyOf(v.getStringListValue().getValuesList());
-      case BYTES_LIST_VALUE -> List.copyOf(v.getBytesListValue().getValuesList());
-      case TIMESTAMP_LIST_VALUE -> {
-        List<Instant> out = new ArrayList<>();
-        v.getTimestampListValue().getValuesList().forEach(t -> out.add(instant(t)));
-        yield List.copyOf(out);
-      }
-      case NULL_VALUE, KIND_NOT_SET -> null;
-    };
-  }
-
   public static Timestamp timestamp(Instant i) {
     return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
   }
@@ -146,10 +115,6 @@ public final class Values {
         .setSeconds(Math.floorDiv(millis, 1000))
         .setNanos((int) Math.floorMod(millis, 1000) * 1_000_000)
         .build();
-  }
-
-  public static Instant instant(Timestamp t) {
-    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
   }
 
   private static ByteString bytes(Object value) {
