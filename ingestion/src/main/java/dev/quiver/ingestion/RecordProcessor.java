@@ -48,13 +48,15 @@ public final class RecordProcessor {
     Set<String> allKeys = new LinkedHashSet<>();
     for (CompiledView v : views) {
       List<String> keys = new ArrayList<>();
+      List<Field> keyFields = new ArrayList<>();
       for (String entity : v.view().getEntitiesList()) {
         for (Field k : entities.get(entity).getJoinKeysList()) {
           keys.add(k.getName());
+          keyFields.add(k);
         }
       }
       allKeys.addAll(keys);
-      plans.add(new ViewPlan(ViewShape.of(v.view()), v, List.copyOf(keys)));
+      plans.add(new ViewPlan(ViewShape.of(v.view(), keyFields), v, List.copyOf(keys)));
     }
     this.views = List.copyOf(plans);
     this.decoder = new JsonRecordDecoder(source, allKeys);

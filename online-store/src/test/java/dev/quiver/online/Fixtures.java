@@ -67,7 +67,13 @@ final class Fixtures {
   static ViewShape shape(RegistrySnapshot s, String view) {
     FeatureView v =
         s.getFeatureViewsList().stream().filter(x -> x.getName().equals(view)).findFirst().get();
-    return ViewShape.of(v);
+    List<dev.quiver.proto.v1.Field> keys = new java.util.ArrayList<>();
+    for (String e : v.getEntitiesList()) {
+      s.getEntitiesList().stream()
+          .filter(x -> x.getName().equals(e))
+          .forEach(x -> keys.addAll(x.getJoinKeysList()));
+    }
+    return ViewShape.of(v, keys);
   }
 
   /** A row of card_stats: features (last_amount, last_country), inputs (amount, none). */

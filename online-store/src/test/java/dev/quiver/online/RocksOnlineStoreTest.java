@@ -104,7 +104,8 @@ class RocksOnlineStoreTest {
     features.add(1, "fresh");
     List<dev.quiver.proto.v1.ValueType> types = new ArrayList<>(before.featureTypes());
     types.add(1, dev.quiver.registry.Types.of(dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_BOOL));
-    ViewShape after = new ViewShape(before.id(), features, types, before.aggregations());
+    ViewShape after =
+        new ViewShape(before.id(), before.joinKeys(), features, types, before.aggregations());
     try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       store.write(Fixtures.batch(List.of(Fixtures.card(before, "old", 10, 0, 1.0, "US"))));
       store.write(

@@ -3,6 +3,7 @@ package dev.quiver.server;
 import dev.quiver.ingestion.Ingestion;
 import dev.quiver.ingestion.IngestionConfig;
 import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.offline.ParquetOfflineSink;
 import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.online.ServingCatalog;
@@ -41,9 +42,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@code quiver serve} process: optionally an embedded Kafka broker, ingestion of every source
- * of the applied registry into the RocksDB online store, and the gRPC endpoint (OnlineServing,
- * Registry, health checking, reflection). It follows the registry store: a version applied while it
- * runs takes effect without a restart.
+ * of the applied registry into the RocksDB online store and the Parquet offline store, and the gRPC
+ * endpoint (OnlineServing, Registry, health checking, reflection). It follows the registry store: a
+ * version applied while it runs takes effect without a restart.
  *
  * <p>Created by {@link #start}; {@link #close()} stops everything in reverse order of start.
  */
@@ -157,6 +158,7 @@ public final class QuiverServer implements AutoCloseable {
   private String bootstrap;
   private DirectoryRegistryStore registry;
   private RocksOnlineStore online;
+  private ParquetOfflineSink offline;
   private Ingestion ingestion;
   private Server grpc;
   private HealthStatusManager health;
@@ -195,8 +197,17 @@ public final class QuiverServer implements AutoCloseable {
     online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes);
     resources.add(online);
     String project = settings.project().isEmpty() ? "default" : settings.project();
+    offline =
+        new ParquetOfflineSink(
+            settings.dataDir().resolve("offline").resolve(project),
+            ParquetOfflineSink.Limits.defaults(),
+            Clock.systemUTC());
+    resources.add(offline);
     ingestion =
-        new Ingestion(IngestionConfig.defaults(bootstrap, project), List.of(online), meters);
+        new Ingestion(
+            IngestionConfig.defaults(bootstrap, project).withMemberId(memberId(settings)),
+            List.of(online, offline),
+            meters);
     resources.add(ingestion);
 
     health = new HealthStatusManager();
@@ -276,6 +287,7 @@ public final class QuiverServer implements AutoCloseable {
       views.add(ViewId.of(v));
     }
     online.prepare(views);
+    offline.prepare(views);
     ingestion.apply(snapshot, logic);
     catalog.set(ServingCatalog.of(snapshot));
     LOG.info("registry version {} in effect ({} view versions)", latest, views.size());

@@ -814,6 +814,9 @@ public final class RepoLoader {
         inputOk = r.isPresent();
         if (r.isPresent()) {
           inputType = CelTypes.natural(r.get().type()).orElse(null);
+          if (inputType != null) {
+            a.setInputType(inputType);
+          }
           if (inputType == null) {
             problems.add(
                 m.valueAt("input"),
