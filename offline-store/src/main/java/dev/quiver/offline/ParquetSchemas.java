@@ -62,7 +62,8 @@ public final class ParquetSchemas {
         .named(name);
   }
 
-  private static Type column(String name, ValueType type, Type.Repetition repetition) {
+  /** A column of a registry type. */
+  public static Type column(String name, ValueType type, Type.Repetition repetition) {
     if (type.hasListOf()) {
       return Types.list(repetition)
           .element(scalar("element", type.getListOf(), Type.Repetition.REQUIRED))
@@ -115,7 +116,8 @@ public final class ParquetSchemas {
     return g;
   }
 
-  private static void value(Group g, String name, ValueType type, Object v) {
+  /** Appends a value of a registry type in its Java form; nothing for null. */
+  public static void value(Group g, String name, ValueType type, Object v) {
     if (v == null) {
       return;
     }

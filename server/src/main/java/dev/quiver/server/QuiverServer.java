@@ -331,6 +331,10 @@ public final class QuiverServer implements AutoCloseable {
     return online;
   }
 
+  public ParquetOfflineSink offlineStore() {
+    return offline;
+  }
+
   @Override
   public void close() {
     if (health != null) {

@@ -122,7 +122,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
   private ViewRows toRow(Group g) {
     List<Object> key = new ArrayList<>(joinKeys.size());
     for (String k : joinKeys) {
-      Object v = value(g, k);
+      Object v = valueOf(g, k);
       key.add(v instanceof Integer i ? (Object) i.longValue() : v);
     }
     long created =
@@ -131,7 +131,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
             : g.getLong(ParquetSchemas.CREATED_TS, 0);
     Object[] values = new Object[features.size()];
     for (int i = 0; i < values.length; i++) {
-      values[i] = g.getType().containsField(features.get(i)) ? value(g, features.get(i)) : null;
+      values[i] = g.getType().containsField(features.get(i)) ? valueOf(g, features.get(i)) : null;
     }
     return new ViewRows(
         List.copyOf(key),
@@ -143,7 +143,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
   }
 
   /** A column's value in its Java form, or null. */
-  static Object value(Group g, String name) {
+  public static Object valueOf(Group g, String name) {
     if (g.getFieldRepetitionCount(name) == 0) {
       return null;
     }

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       ProduceCommand.class,
       GetCommand.class,
       QuickstartCommand.class,
+      ExportCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

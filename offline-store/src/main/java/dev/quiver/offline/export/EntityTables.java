@@ -1,0 +1,228 @@
+package dev.quiver.offline.export;
+
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import dev.quiver.offline.pit.ParquetViewSource;
+import dev.quiver.offline.pit.PointInTimeEngine;
+import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
+import dev.quiver.proto.v1.ScalarType;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.api.ReadSupport;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.parquet.io.LocalInputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
+
+/**
+ * Entity tables for training-set export: CSV with a header, or Parquet with flat columns. Join key
+ * columns are read as their declared types (integers as Long); the timestamp column as epoch
+ * microseconds (a Parquet timestamp, epoch milliseconds, or RFC 3339 text); other columns pass
+ * through unchanged (CSV values as text).
+ */
+public final class EntityTables {
+  private EntityTables() {}
+
+  /** A table and the Parquet schema of its input columns, when it came from Parquet. */
+  public record Opened(PointInTimeEngine.Table table, MessageType parquetSchema) {}
+
+  public static Opened open(Path file, String timestampColumn, Map<String, ScalarType> keyTypes)
+      throws IOException {
+    String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+    if (name.endsWith(".parquet")) {
+      return parquet(file, timestampColumn, keyTypes);
+    }
+    if (name.endsWith(".csv")) {
+      return new Opened(csv(file, timestampColumn, keyTypes), null);
+    }
+    throw new IllegalArgumentException(
+        file + ": unknown entity table format; expected a .csv or .parquet file");
+  }
+
+  private static PointInTimeEngine.Table csv(Path file, String ts, Map<String, ScalarType> keyTypes)
+      throws IOException {
+    CsvMapper mapper = new CsvMapper().enable(CsvParser.Feature.WRAP_AS_ARRAY);
+    List<String> columns;
+    try (Reader r = Files.newBufferedReader(file);
+        MappingIterator<String[]> it = mapper.readerFor(String[].class).readValues(r)) {
+      if (!it.hasNext()) {
+        throw new IllegalArgumentException(
+            file + ": the entity table is empty; expected a header row");
+      }
+      columns = List.of(it.next());
+    }
+    int tsIndex = columns.indexOf(ts);
+    return new PointInTimeEngine.Table() {
+      @Override
+      public List<String> columns() {
+        return columns;
+      }
+
+      @Override
+      public CloseableIterator<Object[]> rows() throws IOException {
+        Reader r = Files.newBufferedReader(file);
+        MappingIterator<String[]> it =
+            mapper.readerFor(String[].class).with(CsvSchema.emptySchema()).readValues(r);
+        it.next(); // header
+        return new CloseableIterator<>() {
+          long line = 1;
+
+          @Override
+          public boolean hasNext() {
+            return it.hasNext();
+          }
+
+          @Override
+          public Object[] next() {
+            String[] cells = it.next();
+            line++;
+            if (cells.length != columns.size()) {
+              throw new IllegalArgumentException(
+                  file
+                      + ":"
+                      + line
+                      + ": "
+                      + cells.length
+                      + " values for "
+                      + columns.size()
+                      + " columns");
+            }
+            Object[] row = new Object[cells.length];
+            for (int i = 0; i < cells.length; i++) {
+              String c = cells[i];
+              if (i == tsIndex) {
+                row[i] = c.isEmpty() ? null : micros(c, file + ":" + line);
+              } else if (keyTypes.containsKey(columns.get(i))) {
+                row[i] = key(c, keyTypes.get(columns.get(i)), file + ":" + line);
+              } else {
+                row[i] = c;
+              }
+            }
+            return row;
+          }
+
+          @Override
+          public void close() throws IOException {
+            it.close();
+            r.close();
+          }
+        };
+      }
+    };
+  }
+
+  private static Object key(String text, ScalarType type, String where) {
+    if (text.isEmpty()) {
+      return null;
+    }
+    return switch (type) {
+      case SCALAR_TYPE_INT32, SCALAR_TYPE_INT64 -> {
+        try {
+          yield Long.parseLong(text);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(where + ": join key '" + text + "' is not an integer");
+        }
+      }
+      case SCALAR_TYPE_BYTES ->
+          com.google.protobuf.ByteString.copyFrom(java.util.Base64.getDecoder().decode(text));
+      default -> text;
+    };
+  }
+
+  /** Epoch microseconds of RFC 3339 text or of epoch milliseconds. */
+  static long micros(String text, String where) {
+    try {
+      if (text.matches("-?[0-9]+")) {
+        return Math.multiplyExact(Long.parseLong(text), 1000L);
+      }
+      return micros(OffsetDateTime.parse(text).toInstant());
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          where + ": timestamp '" + text + "' is neither RFC 3339 nor epoch milliseconds");
+    }
+  }
+
+  static long micros(Instant i) {
+    return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000);
+  }
+
+  private static Opened parquet(Path file, String ts, Map<String, ScalarType> keyTypes)
+      throws IOException {
+    MessageType schema;
+    try (ParquetFileReader r = ParquetFileReader.open(new LocalInputFile(file))) {
+      schema = r.getFooter().getFileMetaData().getSchema();
+    }
+    List<String> columns = new ArrayList<>();
+    for (Type t : schema.getFields()) {
+      columns.add(t.getName());
+    }
+    PointInTimeEngine.Table table =
+        new PointInTimeEngine.Table() {
+          @Override
+          public List<String> columns() {
+            return columns;
+          }
+
+          @Override
+          public CloseableIterator<Object[]> rows() throws IOException {
+            ParquetReader<Group> reader =
+                new ParquetReader.Builder<Group>(new LocalInputFile(file)) {
+                  @Override
+                  protected ReadSupport<Group> getReadSupport() {
+                    return new GroupReadSupport();
+                  }
+                }.withConf(new Configuration(false)).build();
+            return new CloseableIterator<>() {
+              Group next = reader.read();
+
+              @Override
+              public boolean hasNext() {
+                return next != null;
+              }
+
+              @Override
+              public Object[] next() {
+                Object[] row = new Object[columns.size()];
+                for (int i = 0; i < row.length; i++) {
+                  Object v = ParquetViewSource.valueOf(next, columns.get(i));
+                  if (columns.get(i).equals(ts) && v != null) {
+                    v =
+                        v instanceof Instant instant
+                            ? micros(instant)
+                            : Math.multiplyExact(((Number) v).longValue(), 1000L);
+                  } else if (v instanceof Integer n && keyTypes.containsKey(columns.get(i))) {
+                    v = n.longValue();
+                  }
+                  row[i] = v;
+                }
+                try {
+                  next = reader.read();
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+                return row;
+              }
+
+              @Override
+              public void close() throws IOException {
+                reader.close();
+              }
+            };
+          }
+        };
+    return new Opened(table, schema);
+  }
+}

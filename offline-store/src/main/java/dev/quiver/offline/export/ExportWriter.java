@@ -1,0 +1,175 @@
+package dev.quiver.offline.export;
+
+import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import com.google.protobuf.ByteString;
+import dev.quiver.offline.ParquetSchemas;
+import dev.quiver.proto.v1.ValueType;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
+import org.apache.parquet.schema.Types;
+
+/**
+ * Writes a training set as Parquet or CSV, chosen by the file's extension. The file is written
+ * under a temporary name and renamed when complete, so a failed export leaves no partial file.
+ */
+public abstract class ExportWriter implements AutoCloseable {
+
+  /** A column and its type. */
+  public record Column(String name, ValueType type) {}
+
+  final Path target;
+  final Path temp;
+
+  ExportWriter(Path target) {
+    this.target = target;
+    this.temp = target.resolveSibling("." + target.getFileName() + ".tmp");
+  }
+
+  /** Opens a writer for {@code out} (.parquet or .csv). */
+  public static ExportWriter open(Path out, List<Column> columns) throws IOException {
+    String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (out.toAbsolutePath().getParent() != null) {
+      Files.createDirectories(out.toAbsolutePath().getParent());
+    }
+    if (name.endsWith(".parquet")) {
+      return new ParquetExport(out, columns);
+    }
+    if (name.endsWith(".csv")) {
+      return new CsvExport(out, columns);
+    }
+    throw new IllegalArgumentException(out + ": unknown output format; expected .parquet or .csv");
+  }
+
+  /** Writes one row: values in the Java form of each column's type. */
+  public abstract void row(Object[] values) throws IOException;
+
+  /** Finishes the file and moves it into place. */
+  public void commit() throws IOException {
+    finish();
+    Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  abstract void finish() throws IOException;
+
+  /** Discards an unfinished file. */
+  @Override
+  public void close() throws IOException {
+    if (Files.exists(temp)) {
+      try {
+        finish();
+      } catch (IOException | RuntimeException e) {
+        // discarded below
+      }
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  private static final class ParquetExport extends ExportWriter {
+    private final List<Column> columns;
+    private final SimpleGroupFactory factory;
+    private final ParquetWriter<Group> writer;
+    private boolean finished;
+
+    ParquetExport(Path out, List<Column> columns) throws IOException {
+      super(out);
+      this.columns = columns;
+      Types.MessageTypeBuilder m = Types.buildMessage();
+      for (Column c : columns) {
+        m.addField(ParquetSchemas.column(c.name(), c.type(), Type.Repetition.OPTIONAL));
+      }
+      MessageType schema = m.named("training_set");
+      Files.deleteIfExists(temp);
+      this.factory = new SimpleGroupFactory(schema);
+      this.writer =
+          ExampleParquetWriter.builder(new LocalOutputFile(temp))
+              .withType(schema)
+              .withConf(new Configuration(false))
+              .withCompressionCodec(CompressionCodecName.SNAPPY)
+              .build();
+    }
+
+    @Override
+    public void row(Object[] values) throws IOException {
+      Group g = factory.newGroup();
+      for (int i = 0; i < values.length; i++) {
+        ParquetSchemas.value(g, columns.get(i).name(), columns.get(i).type(), values[i]);
+      }
+      writer.write(g);
+    }
+
+    @Override
+    void finish() throws IOException {
+      if (!finished) {
+        finished = true;
+        writer.close();
+      }
+    }
+  }
+
+  private static final class CsvExport extends ExportWriter {
+    private final Writer out;
+    private final SequenceWriter csv;
+    private boolean finished;
+
+    CsvExport(Path target, List<Column> columns) throws IOException {
+      super(target);
+      this.out = Files.newBufferedWriter(temp);
+      CsvSchema.Builder schema = CsvSchema.builder().setUseHeader(true);
+      columns.forEach(c -> schema.addColumn(c.name()));
+      this.csv = new CsvMapper().writerFor(String[].class).with(schema.build()).writeValues(out);
+    }
+
+    @Override
+    public void row(Object[] values) throws IOException {
+      String[] cells = new String[values.length];
+      for (int i = 0; i < values.length; i++) {
+        cells[i] = text(values[i]);
+      }
+      csv.write(cells);
+    }
+
+    private static String text(Object v) {
+      if (v == null) {
+        return "";
+      }
+      if (v instanceof ByteString b) {
+        return Base64.getEncoder().encodeToString(b.toByteArray());
+      }
+      if (v instanceof List<?> l) {
+        return l.stream().map(CsvExport::text).collect(Collectors.joining(",", "[", "]"));
+      }
+      if (v instanceof Instant i) {
+        return i.toString();
+      }
+      return v.toString();
+    }
+
+    @Override
+    void finish() throws IOException {
+      if (!finished) {
+        finished = true;
+        csv.close();
+        out.close();
+      }
+    }
+  }
+}

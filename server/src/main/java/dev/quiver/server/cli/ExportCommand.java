@@ -1,0 +1,132 @@
+package dev.quiver.server.cli;
+
+import dev.quiver.offline.export.TrainingSetExport;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.registry.store.DirectoryRegistryStore;
+import dev.quiver.server.RepoSettings;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "export",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Export a point-in-time-correct training set: every row of the entity table, in order, with",
+      "the value each feature had at the row's timestamp, from the offline store's Parquet files."
+    })
+final class ExportCommand implements Callable<Integer> {
+  static final class What {
+    @Option(names = "--service", paramLabel = "NAME", description = "A feature service.")
+    String service;
+
+    @Option(
+        names = "--features",
+        split = ",",
+        paramLabel = "REF",
+        description = "view:feature references.")
+    List<String> features;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  What what;
+
+  @Option(
+      names = "--entities",
+      required = true,
+      paramLabel = "FILE",
+      description = "Entity table, .csv or .parquet.")
+  Path entities;
+
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description = "Output, .parquet or .csv.")
+  Path out;
+
+  @Option(
+      names = "--timestamp-column",
+      paramLabel = "NAME",
+      description = "The entity table's timestamp column. Default: ${DEFAULT-VALUE}.")
+  String timestampColumn = "event_timestamp";
+
+  @Option(names = "--repo", paramLabel = "REPO", description = "The feature repo. Default: .")
+  Path repo = Path.of(".");
+
+  @Option(
+      names = "--memory-rows",
+      paramLabel = "N",
+      description =
+          "Rows a sort keeps in memory before spilling to disk. Default: ${DEFAULT-VALUE}.")
+  int memoryRows = 1_000_000;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter err = spec.commandLine().getErr();
+    RepoSettings settings = RepoSettings.read(repo);
+    DirectoryRegistryStore store = new DirectoryRegistryStore(settings.registryDir());
+    RegistrySnapshot registry = store.latest().orElse(null);
+    if (registry == null) {
+      err.println(
+          "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
+      return QuiverCommand.FAILED;
+    }
+    if (!Files.isRegularFile(entities)) {
+      err.println("error: no entity table at " + entities);
+      return QuiverCommand.FAILED;
+    }
+    String project = registry.getProject().getName();
+    Path spill = Files.createTempDirectory("quiver-export-");
+    TrainingSetExport.Summary summary;
+    try (ProgressBar bar =
+        new ProgressBarBuilder()
+            .setTaskName("export")
+            .setUnit(" rows", 1)
+            .setStyle(ProgressBarStyle.ASCII)
+            .setInitialMax(-1)
+            .build()) {
+      summary =
+          TrainingSetExport.run(
+              registry,
+              settings.dataDir().resolve("offline").resolve(project),
+              new TrainingSetExport.Request(
+                  entities, timestampColumn, what.service, what.features, out, memoryRows, spill),
+              bar::stepTo);
+    } catch (IllegalArgumentException e) {
+      err.println("error: " + e.getMessage());
+      return QuiverCommand.FAILED;
+    } finally {
+      try (var files = Files.walk(spill)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf(
+        "Exported %d rows to %s in %.1f s (registry version %d).%n",
+        summary.rows(), out, summary.took().toMillis() / 1000.0, registry.getVersion());
+    o.println("Nulls per feature (no value at the row's time, outside the TTL, or a null value):");
+    for (Map.Entry<String, Long> e : summary.nulls().entrySet()) {
+      o.printf(
+          "  %-40s %d (%.1f%%)%n",
+          e.getKey(),
+          e.getValue(),
+          summary.rows() == 0 ? 0.0 : 100.0 * e.getValue() / summary.rows());
+    }
+    o.flush();
+    return 0;
+  }
+}
