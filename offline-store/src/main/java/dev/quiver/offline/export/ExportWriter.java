@@ -135,7 +135,14 @@ public abstract class ExportWriter implements AutoCloseable {
       this.out = Files.newBufferedWriter(temp);
       CsvSchema.Builder schema = CsvSchema.builder().setUseHeader(true);
       columns.forEach(c -> schema.addColumn(c.name()));
-      this.csv = new CsvMapper().writerFor(String[].class).with(schema.build()).writeValues(out);
+      this.csv =
+          new CsvMapper()
+              .enable(
+                  com.fasterxml.jackson.dataformat.csv.CsvGenerator.Feature
+                      .STRICT_CHECK_FOR_QUOTING)
+              .writerFor(String[].class)
+              .with(schema.build())
+              .writeValues(out);
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -166,7 +167,7 @@ class CliTest {
   }
 
   @Test
-  void quickstartStreamsEventsThroughARealBrokerAndPrintsServedValues() {
+  void quickstartStreamsEventsThroughARealBrokerAndPrintsServedValues() throws IOException {
     Result r =
         run("quickstart", "--repo", repo.toString(), "--events", "3000", "--port", "0", "--exit");
     assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
@@ -186,6 +187,45 @@ class CliTest {
         assertThat(cells[4]).matches("[0-9]+");
         assertThat(cells[6]).matches("[0-9]+\\.[0-9]{2}");
       }
+    }
+
+    // The quickstart's events were also written to Parquet: export a training set from them.
+    Path entities = dir.resolve("entities.csv");
+    String now = java.time.Instant.now().toString();
+    writeLines(
+        entities,
+        "card_id,merchant_id,event_timestamp,label",
+        "card_0001,m_001," + now + ",1",
+        "card_0001,m_001,2020-01-01T00:00:00Z,0");
+    Path out = dir.resolve("training.csv");
+    Result export =
+        run(
+            "export",
+            "--repo",
+            repo.toString(),
+            "--entities",
+            entities.toString(),
+            "--features",
+            "card_activity:last_amount,merchant_activity:last_channel",
+            "--out",
+            out.toString());
+    assertThat(export.exit()).as("stderr: %s", export.err()).isZero();
+    assertThat(export.out())
+        .contains("Exported 2 rows to " + out)
+        .contains("card_activity__last_amount");
+    List<String> lines = java.nio.file.Files.readAllLines(out);
+    assertThat(lines.get(0))
+        .isEqualTo(
+            "card_id,merchant_id,event_timestamp,label,card_activity__last_amount,merchant_activity__last_channel");
+    assertThat(lines.get(1)).matches("card_0001,m_001,[^,]+,1,[0-9.]+,(pos|ecommerce|atm)");
+    assertThat(lines.get(2)).isEqualTo("card_0001,m_001,2020-01-01T00:00:00Z,0,,");
+  }
+
+  private static void writeLines(Path file, String... lines) {
+    try {
+      java.nio.file.Files.write(file, List.of(lines));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 
