@@ -149,6 +149,37 @@ class PointInTimeEngineTest {
   }
 
   @Test
+  void inputsManyTimesTheMemoryLimitSpillAndComplete() throws Exception {
+    // 200,000 feature rows and 100,000 entity rows through sorts that hold 5,000 rows each.
+    Random r = new Random(1);
+    List<ViewRows> rows = new ArrayList<>();
+    for (int i = 0; i < 200_000; i++) {
+      rows.add(
+          new ViewRows(
+              List.of("k" + r.nextInt(20_000)),
+              r.nextInt(1_000_000),
+              PointInTimeEngine.NO_CREATED,
+              0,
+              i,
+              new Object[] {"v" + i, (long) i}));
+    }
+    List<Object[]> table = new ArrayList<>();
+    for (int i = 0; i < 100_000; i++) {
+      table.add(new Object[] {"k" + r.nextInt(25_000), (long) r.nextInt(1_000_000), "l" + i});
+    }
+    Data d = new Data(table, rows, 0);
+    Path spill = dir.resolve("big");
+    List<Object[]> got = run(d, 5_000, spill);
+    assertThat(got).hasSize(table.size());
+    for (int i = 0; i < got.size(); i += 997) {
+      assertThat(got.get(i)).as("row %d", i).containsExactly(reference(d, table.get(i)));
+    }
+    try (var left = java.nio.file.Files.list(spill)) {
+      assertThat(left.toList()).as("spill files are removed").isEmpty();
+    }
+  }
+
+  @Test
   void inclusiveAtTheEventTimeAndNullJustPastTheTtl() throws Exception {
     List<ViewRows> rows =
         List.of(
