@@ -65,6 +65,7 @@ public final class QuiverServer implements AutoCloseable {
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
+    private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -80,6 +81,7 @@ public final class QuiverServer implements AutoCloseable {
       c.registryPoll = registryPoll;
       c.clock = clock;
       c.cacheBytes = cacheBytes;
+      c.offlineCommitInterval = offlineCommitInterval;
       return c;
     }
 
@@ -134,6 +136,13 @@ public final class QuiverServer implements AutoCloseable {
     public Options withCacheBytes(long bytes) {
       Options c = copy();
       c.cacheBytes = bytes;
+      return c;
+    }
+
+    /** The longest a row waits in an open offline file before its view commits. */
+    public Options withOfflineCommitInterval(Duration interval) {
+      Options c = copy();
+      c.offlineCommitInterval = interval;
       return c;
     }
 
@@ -200,7 +209,8 @@ public final class QuiverServer implements AutoCloseable {
     offline =
         new ParquetOfflineSink(
             settings.dataDir().resolve("offline").resolve(project),
-            ParquetOfflineSink.Limits.defaults(),
+            new ParquetOfflineSink.Limits(
+                ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
             Clock.systemUTC());
     resources.add(offline);
     ingestion =

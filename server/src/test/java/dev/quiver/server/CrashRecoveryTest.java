@@ -128,6 +128,13 @@ class CrashRecoveryTest {
             .as("column family %s after %d kills", cf, kills)
             .isEqualTo(want.get(cf));
       }
+
+      // The offline files hold every record exactly once too, killed while files were open and
+      // around commits (the child commits every second).
+      List<String> crashedRows = offlineRows(crashed.resolve("data/offline/crash/card/v1"));
+      List<String> referenceRows = offlineRows(reference.resolve("data/offline/reference/card/v1"));
+      assertThat(crashedRows).hasSize(EVENTS).doesNotHaveDuplicates();
+      assertThat(crashedRows).isEqualTo(referenceRows);
     }
   }
 
@@ -182,7 +189,9 @@ class CrashRecoveryTest {
             "--port",
             "0",
             "--host",
-            "127.0.0.1")
+            "127.0.0.1",
+            "--offline-commit-seconds",
+            "1")
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve(name + ".log").toFile())
         .start();
@@ -221,6 +230,31 @@ class CrashRecoveryTest {
     }
     Map<TopicPartition, Long> out = new HashMap<>();
     admin.listOffsets(latest).all().get().forEach((tp, info) -> out.put(tp, info.offset()));
+    return out;
+  }
+
+  /** Every offline row as "partition/offset key event values", sorted. */
+  private static List<String> offlineRows(Path viewDir) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (var rows =
+        new dev.quiver.offline.pit.ParquetViewSource(
+                viewDir, List.of("card_id"), List.of("amount", "seq"))
+            .read()) {
+      while (rows.hasNext()) {
+        var r = rows.next();
+        out.add(
+            r.partition()
+                + "/"
+                + r.offset()
+                + " "
+                + r.key()
+                + " "
+                + r.eventMicros()
+                + " "
+                + java.util.Arrays.toString(r.values()));
+      }
+    }
+    out.sort(null);
     return out;
   }
 

@@ -64,6 +64,13 @@ final class ServeCommand implements Callable<Integer> {
       description = "Block cache of the online store. Default: ${DEFAULT-VALUE}.")
   long cacheMb = RocksOnlineStore.DEFAULT_CACHE_BYTES / (1024 * 1024);
 
+  @Option(
+      names = "--offline-commit-seconds",
+      paramLabel = "S",
+      description =
+          "Longest a row waits before its Parquet file is committed. Default: ${DEFAULT-VALUE}.")
+  long offlineCommitSeconds = 60;
+
   @Spec CommandSpec spec;
 
   @Override
@@ -75,7 +82,11 @@ final class ServeCommand implements Callable<Integer> {
             .withBootstrap(bootstrap)
             .withGrpcPort(port)
             .withMaxEntities(maxEntities);
-    options = options.withHost(host).withCacheBytes(cacheMb * 1024L * 1024L);
+    options =
+        options
+            .withHost(host)
+            .withCacheBytes(cacheMb * 1024L * 1024L)
+            .withOfflineCommitInterval(java.time.Duration.ofSeconds(offlineCommitSeconds));
     QuiverServer server = QuiverServer.start(options);
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
