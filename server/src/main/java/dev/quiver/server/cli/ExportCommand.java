@@ -39,12 +39,11 @@ final class ExportCommand implements Callable<Integer> {
     List<String> features;
   }
 
-  @ArgGroup(exclusive = true, multiplicity = "1")
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
   What what;
 
   @Option(
       names = "--entities",
-      required = true,
       paramLabel = "FILE",
       description = "Entity table, .csv or .parquet.")
   Path entities;
@@ -55,6 +54,24 @@ final class ExportCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description = "Output, .parquet or .csv.")
   Path out;
+
+  @Option(
+      names = "--view",
+      paramLabel = "VIEW",
+      description = "Export a view's rows between --start and --end instead (no entity table).")
+  String view;
+
+  @Option(
+      names = "--start",
+      paramLabel = "TIME",
+      description = "With --view: first event time (RFC 3339), inclusive.")
+  java.time.Instant start;
+
+  @Option(
+      names = "--end",
+      paramLabel = "TIME",
+      description = "With --view: last event time (RFC 3339), exclusive.")
+  java.time.Instant end;
 
   @Option(
       names = "--timestamp-column",
@@ -85,6 +102,33 @@ final class ExportCommand implements Callable<Integer> {
           "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
       return QuiverCommand.FAILED;
     }
+    if (view != null) {
+      if (start == null || end == null || entities != null || what != null) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            "--view takes --start and --end, and no --entities, --service or --features");
+      }
+      try {
+        TrainingSetExport.Summary s =
+            dev.quiver.offline.export.TimeRangeExport.run(
+                registry,
+                settings.dataDir().resolve("offline").resolve(registry.getProject().getName()),
+                view,
+                start,
+                end,
+                out);
+        printSummary(s, registry);
+        return 0;
+      } catch (IllegalArgumentException e) {
+        err.println("error: " + e.getMessage());
+        return QuiverCommand.FAILED;
+      }
+    }
+    if (entities == null || what == null) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "give --entities with --service or --features (or --view with --start and --end)");
+    }
     if (!Files.isRegularFile(entities)) {
       err.println("error: no entity table at " + entities);
       return QuiverCommand.FAILED;
@@ -114,6 +158,11 @@ final class ExportCommand implements Callable<Integer> {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
+    printSummary(summary, registry);
+    return 0;
+  }
+
+  private void printSummary(TrainingSetExport.Summary summary, RegistrySnapshot registry) {
     PrintWriter o = spec.commandLine().getOut();
     o.printf(
         "Exported %d rows to %s in %.1f s (registry version %d).%n",
@@ -127,6 +176,5 @@ final class ExportCommand implements Callable<Integer> {
           summary.rows() == 0 ? 0.0 : 100.0 * e.getValue() / summary.rows());
     }
     o.flush();
-    return 0;
   }
 }
