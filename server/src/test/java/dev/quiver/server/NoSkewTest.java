@@ -74,11 +74,18 @@ class NoSkewTest {
       for (int c = 0; c < cards + 3; c++) {
         ids.add("c" + c); // three cards never had an event
       }
-      Instant t = Instant.now();
-      OnlineResult online =
-          client.getOnlineFeatures(
-              OnlineRequest.forFeatures("card:amount", "card:country", "card:per_item")
-                  .entity("card_id", ids));
+      // The same request time on both sides: retry in the rare case that the online call crossed
+      // a 5-minute hop boundary of n_1h's window after t was taken.
+      Instant t;
+      OnlineResult online;
+      do {
+        t = Instant.now();
+        online =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures(
+                        "card:amount", "card:country", "card:per_item", "card:n_1h")
+                    .entity("card_id", ids));
+      } while (t.toEpochMilli() / 300_000 != Instant.now().toEpochMilli() / 300_000);
 
       Path table = dir.resolve("entities.csv");
       StringBuilder csv = new StringBuilder("card_id,event_timestamp,label\n");
@@ -95,7 +102,7 @@ class NoSkewTest {
                   table,
                   "event_timestamp",
                   null,
-                  List.of("card:amount", "card:country", "card:per_item"),
+                  List.of("card:amount", "card:country", "card:per_item", "card:n_1h"),
                   out,
                   50,
                   dir.resolve("spill")),
@@ -115,7 +122,7 @@ class NoSkewTest {
       for (int r = 0; r < ids.size(); r++) {
         String[] row = exported.get(r);
         assertThat(row[0]).isEqualTo(ids.get(r));
-        String[] features = {"amount", "country", "per_item"};
+        String[] features = {"amount", "country", "per_item", "n_1h"};
         for (int f = 0; f < features.length; f++) {
           String offline = row[3 + f];
           Object value = online.get(features[f], r);

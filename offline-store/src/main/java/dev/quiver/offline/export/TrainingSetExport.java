@@ -1,7 +1,9 @@
 package dev.quiver.offline.export;
 
+import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
+import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
 import dev.quiver.proto.v1.FeatureReference;
@@ -61,7 +63,9 @@ public final class TrainingSetExport {
   /** What an export wrote: rows, nulls per feature column, and how long it took. */
   public record Summary(long rows, Map<String, Long> nulls, Duration took) {}
 
-  private record Requested(FeatureView view, String feature, ValueType type) {}
+  /** A requested feature; {@code aggregation} is null for a row-level feature. */
+  private record Requested(
+      FeatureView view, String feature, ValueType type, Aggregation aggregation) {}
 
   /**
    * Runs an export.
@@ -96,18 +100,28 @@ public final class TrainingSetExport {
           keyTypes.put(k.getName(), k.getType().getScalar());
         }
       }
-      List<String> features = group.stream().map(Requested::feature).toList();
+      // The engine returns a view's row-level features first, then its aggregations.
+      List<Requested> ordered = new ArrayList<>();
+      group.stream().filter(r -> r.aggregation() == null).forEach(ordered::add);
+      group.stream().filter(r -> r.aggregation() != null).forEach(ordered::add);
+      List<String> features =
+          ordered.stream().filter(r -> r.aggregation() == null).map(Requested::feature).toList();
+      List<Aggregation> aggregations =
+          ordered.stream().map(Requested::aggregation).filter(a -> a != null).toList();
+      List<String> stored = new ArrayList<>(features);
+      aggregations.forEach(a -> stored.add(ParquetSchemas.AGG_PREFIX + a.getName()));
       PointInTimeEngine.ViewInput input =
           new PointInTimeEngine.ViewInput(
               v.getName() + " v" + v.getVersion(),
               keys,
               Durations.fromProto(v.getTtl()),
               features,
+              aggregations,
               new ParquetViewSource(
-                  offlineRoot.resolve(v.getName()).resolve("v" + v.getVersion()), keys, features));
+                  offlineRoot.resolve(v.getName()).resolve("v" + v.getVersion()), keys, stored));
       inputs.add(input);
       List<String> columnNames = new ArrayList<>();
-      for (Requested r : group) {
+      for (Requested r : ordered) {
         String column = v.getName() + "__" + r.feature();
         columnNames.add(column);
         featureColumns.add(new ExportWriter.Column(column, r.type()));
@@ -271,21 +285,15 @@ public final class TrainingSetExport {
   private static Requested requested(FeatureView v, String feature, String ref) {
     for (Feature f : v.getFeaturesList()) {
       if (f.getName().equals(feature)) {
-        return new Requested(v, feature, f.getType());
+        return new Requested(v, feature, f.getType(), null);
       }
     }
-    boolean aggregation =
-        v.getAggregationsList().stream().anyMatch(a -> a.getName().equals(feature));
+    for (Aggregation a : v.getAggregationsList()) {
+      if (a.getName().equals(feature)) {
+        return new Requested(v, feature, a.getType(), a);
+      }
+    }
     throw new IllegalArgumentException(
-        aggregation
-            ? "feature '"
-                + ref
-                + "' is a windowed aggregation; exports of aggregations are not available yet"
-            : "feature '"
-                + ref
-                + "' does not exist in view "
-                + v.getName()
-                + " v"
-                + v.getVersion());
+        "feature '" + ref + "' does not exist in view " + v.getName() + " v" + v.getVersion());
   }
 }

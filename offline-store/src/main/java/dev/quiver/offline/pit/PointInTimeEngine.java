@@ -1,11 +1,16 @@
 package dev.quiver.offline.pit;
 
+import dev.quiver.proto.JavaValues;
+import dev.quiver.proto.v1.Aggregation;
+import dev.quiver.registry.aggregate.AggregateState;
+import dev.quiver.registry.aggregate.Aggregator;
 import dev.quiver.registry.rows.OrderKey;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -50,15 +55,34 @@ public final class PointInTimeEngine {
    * @param joinKeys the view's join key columns, in key order
    * @param ttl the view's TTL; zero for none
    * @param features the feature columns to return, in the order of {@link ViewRows#values}
+   * @param aggregations windowed aggregations to compute; a row's values hold, after the features,
+   *     each aggregation's input (null for {@code count} without input)
    * @param rows its rows
    */
   public record ViewInput(
-      String name, List<String> joinKeys, Duration ttl, List<String> features, RowSource rows) {
+      String name,
+      List<String> joinKeys,
+      Duration ttl,
+      List<String> features,
+      List<Aggregation> aggregations,
+      RowSource rows) {
     public ViewInput {
       joinKeys = List.copyOf(joinKeys);
       features = List.copyOf(features);
+      aggregations = List.copyOf(aggregations);
       Objects.requireNonNull(ttl, "ttl");
       Objects.requireNonNull(rows, "rows");
+    }
+
+    /** A view input of row-level features only. */
+    public ViewInput(
+        String name, List<String> joinKeys, Duration ttl, List<String> features, RowSource rows) {
+      this(name, joinKeys, ttl, features, List.of(), rows);
+    }
+
+    /** Values per row and per result: the features, then one per aggregation. */
+    int width() {
+      return features.size() + aggregations.size();
     }
   }
 
@@ -172,7 +196,7 @@ public final class PointInTimeEngine {
             i++;
           }
         }
-        ExternalSorter<ViewRows> stored = sorter(ROW_ORDER, rowCodec(view.features().size()));
+        ExternalSorter<ViewRows> stored = sorter(ROW_ORDER, rowCodec(view.width()));
         sorters.add(stored);
         try (CloseableIterator<ViewRows> rows = view.rows().read()) {
           while (rows.hasNext()) {
@@ -180,7 +204,7 @@ public final class PointInTimeEngine {
           }
         }
         ExternalSorter<Result> joined =
-            sorter(Comparator.comparingLong(Result::row), resultCodec(view.features().size()));
+            sorter(Comparator.comparingLong(Result::row), resultCodec(view.width()));
         sorters.add(joined);
         merge(view, queries.sorted(), stored.sorted(), joined);
         results.put(view, joined.sorted());
@@ -211,7 +235,7 @@ public final class PointInTimeEngine {
             } else {
               pending.put(v, res);
             }
-            at += v.features().size();
+            at += v.width();
           }
           out.row(row);
           n++;
@@ -234,15 +258,20 @@ public final class PointInTimeEngine {
       ViewInput view, Iterator<Query> queries, Iterator<ViewRows> rows, ExternalSorter<Result> out)
       throws IOException {
     long ttlMicros = view.ttl().toNanos() / 1000;
-    Object[] nulls = new Object[view.features().size()];
+    int features = view.features().size();
+    List<Aggregator> aggregators = view.aggregations().stream().map(Aggregator::new).toList();
+    Object[] nulls = new Object[view.width()];
     ViewRows next = rows.hasNext() ? rows.next() : null;
     ViewRows latest = null;
+    // Rows of the current key with event_ts <= t, oldest first, kept for the aggregation windows.
+    ArrayDeque<ViewRows> window = new ArrayDeque<>();
     List<Object> currentKey = null;
     while (queries.hasNext()) {
       Query q = queries.next();
       if (currentKey == null || Cells.compareKeys(currentKey, q.key()) != 0) {
         currentKey = q.key();
         latest = null;
+        window.clear();
         while (next != null && Cells.compareKeys(next.key(), q.key()) < 0) {
           next = rows.hasNext() ? rows.next() : null;
         }
@@ -251,11 +280,51 @@ public final class PointInTimeEngine {
           && Cells.compareKeys(next.key(), q.key()) == 0
           && next.eventMicros() <= q.t()) {
         latest = next;
+        if (!aggregators.isEmpty()) {
+          window.addLast(next);
+        }
         next = rows.hasNext() ? rows.next() : null;
       }
-      boolean usable =
-          latest != null && (ttlMicros == 0 || q.t() - latest.eventMicros() <= ttlMicros);
-      out.add(new Result(q.row(), usable ? latest.values() : nulls));
+      if (latest == null) {
+        out.add(new Result(q.row(), nulls));
+        continue;
+      }
+      Object[] values = new Object[view.width()];
+      if (ttlMicros == 0 || q.t() - latest.eventMicros() <= ttlMicros) {
+        System.arraycopy(latest.values(), 0, values, 0, features);
+      }
+      if (!aggregators.isEmpty()) {
+        long tMillis = Math.floorDiv(q.t(), 1000L);
+        long oldest = Long.MAX_VALUE;
+        for (int a = 0; a < aggregators.size(); a++) {
+          Aggregator agg = aggregators.get(a);
+          long start = agg.windowStart(tMillis) * 1000;
+          oldest = Math.min(oldest, start);
+          AggregateState state = agg.empty();
+          for (Iterator<ViewRows> it = window.descendingIterator(); it.hasNext(); ) {
+            ViewRows r = it.next();
+            if (r.eventMicros() < start) {
+              break;
+            }
+            agg.add(
+                state,
+                r.values()[features + a],
+                new OrderKey(
+                    Math.floorDiv(r.eventMicros(), 1000L),
+                    r.createdMicros() == NO_CREATED
+                        ? NO_CREATED
+                        : Math.floorDiv(r.createdMicros(), 1000L),
+                    r.partition(),
+                    r.offset()));
+          }
+          values[features + a] = JavaValues.toJava(agg.result(state));
+        }
+        // Windows only move forward with t: rows older than every window start are done.
+        while (!window.isEmpty() && window.peekFirst().eventMicros() < oldest) {
+          window.pollFirst();
+        }
+      }
+      out.add(new Result(q.row(), values));
     }
   }
 
