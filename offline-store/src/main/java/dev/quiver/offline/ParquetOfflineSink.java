@@ -33,13 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.example.ExampleParquetWriter;
-import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.schema.MessageType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -408,13 +404,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
       this.shape = shape;
       MessageType schema = ParquetSchemas.of(shape);
       this.factory = new SimpleGroupFactory(schema);
-      this.writer =
-          ExampleParquetWriter.builder(new LocalOutputFile(temp))
-              .withType(schema)
-              .withConf(new Configuration(false))
-              .withCompressionCodec(CompressionCodecName.SNAPPY)
-              .withExtraMetaData(Map.of("quiver.view", shape.id().toString()))
-              .build();
+      this.writer = ParquetFiles.writer(temp, schema, Map.of("quiver.view", shape.id().toString()));
     }
 
     void write(ViewRow row) throws IOException {

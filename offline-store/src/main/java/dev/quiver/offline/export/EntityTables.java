@@ -17,12 +17,9 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.api.ReadSupport;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.Type;
@@ -178,13 +175,7 @@ public final class EntityTables {
 
           @Override
           public CloseableIterator<Object[]> rows() throws IOException {
-            ParquetReader<Group> reader =
-                new ParquetReader.Builder<Group>(new LocalInputFile(file)) {
-                  @Override
-                  protected ReadSupport<Group> getReadSupport() {
-                    return new GroupReadSupport();
-                  }
-                }.withConf(new Configuration(false)).build();
+            ParquetReader<Group> reader = dev.quiver.offline.ParquetFiles.reader(file);
             return new CloseableIterator<>() {
               Group next = reader.read();
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.SequenceWriter;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import com.google.protobuf.ByteString;
+import dev.quiver.offline.ParquetFiles;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.proto.v1.ValueType;
 import java.io.IOException;
@@ -16,13 +17,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.example.ExampleParquetWriter;
-import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.Type;
 import org.apache.parquet.schema.Types;
@@ -99,12 +96,7 @@ public abstract class ExportWriter implements AutoCloseable {
       MessageType schema = m.named("training_set");
       Files.deleteIfExists(temp);
       this.factory = new SimpleGroupFactory(schema);
-      this.writer =
-          ExampleParquetWriter.builder(new LocalOutputFile(temp))
-              .withType(schema)
-              .withConf(new Configuration(false))
-              .withCompressionCodec(CompressionCodecName.SNAPPY)
-              .build();
+      this.writer = ParquetFiles.writer(temp, schema, java.util.Map.of());
     }
 
     @Override

@@ -12,12 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.stream.Stream;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.api.ReadSupport;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
-import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.PrimitiveType;
@@ -111,12 +107,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
   }
 
   private static ParquetReader<Group> open(Path file) throws IOException {
-    return new ParquetReader.Builder<Group>(new LocalInputFile(file)) {
-      @Override
-      protected ReadSupport<Group> getReadSupport() {
-        return new GroupReadSupport();
-      }
-    }.withConf(new Configuration(false)).build();
+    return dev.quiver.offline.ParquetFiles.reader(file);
   }
 
   private ViewRows toRow(Group g) {
