@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -145,7 +146,7 @@ final class SourceIngestor implements AutoCloseable {
       LOG.error("source {}: ingestion stopped", source.getName(), e);
     } finally {
       try {
-        consumer.close(Duration.ofSeconds(5));
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
       } catch (RuntimeException e) {
         LOG.warn("source {}: closing the consumer failed", source.getName(), e);
       }
@@ -340,7 +341,7 @@ final class SourceIngestor implements AutoCloseable {
     if (!thread.isAlive() && stopped.getCount() > 0) {
       // Never started: nothing runs the loop that would close the consumer.
       if (thread.getState() == Thread.State.NEW) {
-        consumer.close(Duration.ZERO);
+        consumer.close(CloseOptions.timeout(Duration.ZERO));
         stopped.countDown();
       }
       return;

@@ -271,8 +271,8 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
         }
         committed.clear();
         r.get("positions")
-            .fields()
-            .forEachRemaining(
+            .properties()
+            .forEach(
                 e -> {
                   int slash = e.getKey().lastIndexOf('/');
                   committed.put(

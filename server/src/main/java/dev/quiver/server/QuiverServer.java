@@ -385,12 +385,13 @@ public final class QuiverServer implements AutoCloseable {
     }
   }
 
-  private static boolean portFree(int port) {
+  /** Whether nothing listens on {@code port} of any local address. */
+  public static boolean portFree(int port) {
     if (port <= 0) {
       return false;
     }
-    try (java.net.ServerSocket s =
-        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try {
+      new java.net.ServerSocket(port).close();
       return true;
     } catch (IOException e) {
       return false;

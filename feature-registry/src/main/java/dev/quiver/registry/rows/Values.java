@@ -113,7 +113,7 @@ public final class Values {
   public static Timestamp timestampOfMillis(long millis) {
     return Timestamp.newBuilder()
         .setSeconds(Math.floorDiv(millis, 1000))
-        .setNanos((int) Math.floorMod(millis, 1000) * 1_000_000)
+        .setNanos(Math.floorMod(millis, 1000) * 1_000_000)
         .build();
   }
 

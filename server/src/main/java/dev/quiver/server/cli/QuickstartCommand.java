@@ -123,7 +123,10 @@ final class QuickstartCommand implements Callable<Integer> {
     out.flush();
 
     // 2. A real broker and the server.
-    int grpcPort = port != null ? port : (portFree(settings.grpcPort()) ? settings.grpcPort() : 0);
+    int grpcPort =
+        port != null
+            ? port
+            : (QuiverServer.portFree(settings.grpcPort()) ? settings.grpcPort() : 0);
     QuiverServer.Options serverOptions =
         QuiverServer.Options.defaults(settings).withEmbeddedKafka(true).withGrpcPort(grpcPort);
     try (QuiverServer server = QuiverServer.start(serverOptions)) {
@@ -258,14 +261,6 @@ final class QuickstartCommand implements Callable<Integer> {
             "events were not ingested within 2 minutes; applied: " + applied);
       }
       Thread.sleep(50);
-    }
-  }
-
-  private static boolean portFree(int port) {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
-      return true;
-    } catch (java.io.IOException e) {
-      return false;
     }
   }
 }
