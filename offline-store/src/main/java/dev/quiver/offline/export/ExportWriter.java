@@ -25,8 +25,9 @@ import org.apache.parquet.schema.Type;
 import org.apache.parquet.schema.Types;
 
 /**
- * Writes a training set as Parquet or CSV, chosen by the file's extension. The file is written
- * under a temporary name and renamed when complete, so a failed export leaves no partial file.
+ * Writes a training set as Parquet, CSV or an Arrow IPC file, chosen by the file's extension. The
+ * file is written under a temporary name and renamed when complete, so a failed export leaves no
+ * partial file.
  */
 public abstract class ExportWriter implements AutoCloseable {
 
@@ -53,7 +54,11 @@ public abstract class ExportWriter implements AutoCloseable {
     if (name.endsWith(".csv")) {
       return new CsvExport(out, columns);
     }
-    throw new IllegalArgumentException(out + ": unknown output format; expected .parquet or .csv");
+    if (name.endsWith(".arrow") || name.endsWith(".feather")) {
+      return new ArrowExport(out, columns);
+    }
+    throw new IllegalArgumentException(
+        out + ": unknown output format; expected .parquet, .csv or .arrow (Arrow IPC)");
   }
 
   /** Writes one row: values in the Java form of each column's type. */
