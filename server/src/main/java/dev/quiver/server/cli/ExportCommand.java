@@ -7,7 +7,6 @@ import dev.quiver.server.RepoSettings;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -27,20 +26,8 @@ import picocli.CommandLine.Spec;
       "the value each feature had at the row's timestamp, from the offline store's Parquet files."
     })
 final class ExportCommand implements Callable<Integer> {
-  static final class What {
-    @Option(names = "--service", paramLabel = "NAME", description = "A feature service.")
-    String service;
-
-    @Option(
-        names = "--features",
-        split = ",",
-        paramLabel = "REF",
-        description = "view:feature references.")
-    List<String> features;
-  }
-
   @ArgGroup(exclusive = true, multiplicity = "0..1")
-  What what;
+  FeatureSelection what;
 
   @Option(
       names = "--entities",

@@ -23,20 +23,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Look up online features through the Java client and print them as a table.")
 final class GetCommand implements Callable<Integer> {
-  static final class What {
-    @Option(names = "--service", paramLabel = "NAME", description = "A feature service.")
-    String service;
-
-    @Option(
-        names = "--features",
-        split = ",",
-        paramLabel = "REF",
-        description = "view:feature references.")
-    List<String> features;
-  }
-
   @ArgGroup(exclusive = true, multiplicity = "1")
-  What what;
+  FeatureSelection what;
 
   @Option(
       names = "--entity",
