@@ -146,9 +146,7 @@ public final class ParquetSchemas {
                   v instanceof ByteString b ? b.toByteArray() : (byte[]) v));
       case SCALAR_TYPE_TIMESTAMP -> {
         Instant i = (Instant) v;
-        g.append(
-            name,
-            Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000));
+        g.append(name, Micros.of(i));
       }
       default -> throw new IllegalArgumentException("no Parquet value for " + t);
     }

@@ -1,6 +1,7 @@
 package dev.quiver.offline.export;
 
 import com.google.protobuf.ByteString;
+import dev.quiver.offline.Micros;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import java.io.FileOutputStream;
@@ -152,11 +153,7 @@ final class ArrowExport extends ExportWriter {
               .setSafe(i, value instanceof ByteString b ? b.toByteArray() : (byte[]) value);
       case SCALAR_TYPE_TIMESTAMP -> {
         Instant t = (Instant) value;
-        ((TimeStampMicroTZVector) v)
-            .setSafe(
-                i,
-                Math.addExact(
-                    Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000));
+        ((TimeStampMicroTZVector) v).setSafe(i, Micros.of(t));
       }
       default -> throw new IllegalArgumentException("no Arrow value for " + type);
     }

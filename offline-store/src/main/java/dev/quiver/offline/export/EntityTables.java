@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
@@ -145,15 +146,11 @@ public final class EntityTables {
       if (text.matches("-?[0-9]+")) {
         return Math.multiplyExact(Long.parseLong(text), 1000L);
       }
-      return micros(OffsetDateTime.parse(text).toInstant());
+      return Micros.of(OffsetDateTime.parse(text).toInstant());
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(
           where + ": timestamp '" + text + "' is neither RFC 3339 nor epoch milliseconds");
     }
-  }
-
-  static long micros(Instant i) {
-    return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000);
   }
 
   private static Opened parquet(Path file, String ts, Map<String, ScalarType> keyTypes)
@@ -192,7 +189,7 @@ public final class EntityTables {
                   if (columns.get(i).equals(ts) && v != null) {
                     v =
                         v instanceof Instant instant
-                            ? micros(instant)
+                            ? Micros.of(instant)
                             : Math.multiplyExact(((Number) v).longValue(), 1000L);
                   } else if (v instanceof Integer n && keyTypes.containsKey(columns.get(i))) {
                     v = n.longValue();

@@ -1,5 +1,6 @@
 package dev.quiver.offline.export;
 
+import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.proto.v1.Entity;
@@ -64,8 +65,8 @@ public final class TimeRangeExport {
       features.add(f.getName());
       columns.add(new ExportWriter.Column(v.getName() + "__" + f.getName(), f.getType()));
     }
-    long from = micros(start);
-    long to = micros(end);
+    long from = Micros.of(start);
+    long to = Micros.of(end);
     long rows = 0;
     long[] nulls = new long[features.size()];
     try (ExportWriter writer = ExportWriter.open(out, columns);
@@ -83,10 +84,7 @@ public final class TimeRangeExport {
         for (Object k : r.key()) {
           row[i++] = k;
         }
-        row[i++] =
-            Instant.ofEpochSecond(
-                Math.floorDiv(r.eventMicros(), 1_000_000L),
-                Math.floorMod(r.eventMicros(), 1_000_000L) * 1000);
+        row[i++] = Micros.toInstant(r.eventMicros());
         for (int f = 0; f < features.size(); f++) {
           row[i++] = r.values()[f];
           if (r.values()[f] == null) {
@@ -116,9 +114,5 @@ public final class TimeRangeExport {
     }
     throw new IllegalArgumentException(
         "no feature view '" + view + "' in registry version " + registry.getVersion());
-  }
-
-  private static long micros(Instant i) {
-    return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000);
   }
 }

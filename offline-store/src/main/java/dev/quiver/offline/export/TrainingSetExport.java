@@ -1,5 +1,6 @@
 package dev.quiver.offline.export;
 
+import dev.quiver.offline.Micros;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
@@ -19,7 +20,6 @@ import dev.quiver.registry.Types;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -168,10 +168,7 @@ public final class TrainingSetExport {
                     @Override
                     public void row(Object[] values) throws IOException {
                       if (values[tsIndex] instanceof Long micros) {
-                        values[tsIndex] =
-                            Instant.ofEpochSecond(
-                                Math.floorDiv(micros, 1_000_000L),
-                                Math.floorMod(micros, 1_000_000L) * 1000);
+                        values[tsIndex] = Micros.toInstant(micros);
                       }
                       for (int i = 0; i < nulls.length; i++) {
                         if (values[first + i] == null) {

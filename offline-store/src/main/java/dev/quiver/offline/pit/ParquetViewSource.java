@@ -7,7 +7,6 @@ import dev.quiver.offline.pit.PointInTimeEngine.ViewRows;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -160,8 +159,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
       case INT64 -> {
         long v = g.getLong(name, 0);
         yield logical instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation
-            ? Instant.ofEpochSecond(
-                Math.floorDiv(v, 1_000_000L), Math.floorMod(v, 1_000_000L) * 1000)
+            ? dev.quiver.offline.Micros.toInstant(v)
             : (Object) v;
       }
       case FLOAT -> g.getFloat(name, 0);
