@@ -14,7 +14,6 @@ import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,11 +38,7 @@ class NoSkewTest {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
         KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka);
         QuiverServer server = TestCluster.serve(repo, kafka);
-        QuiverClient client =
-            QuiverClient.builder()
-                .target("127.0.0.1:" + server.grpcPort())
-                .defaultDeadline(Duration.ofSeconds(5))
-                .build()) {
+        QuiverClient client = TestCluster.client(server)) {
       Instant now = Instant.now();
       List<String> events = new ArrayList<>();
       for (int i = 0; i < 600; i++) {

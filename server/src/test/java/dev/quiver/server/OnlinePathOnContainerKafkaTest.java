@@ -7,7 +7,6 @@ import dev.quiver.client.OnlineResult;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.proto.v1.FeatureStatus;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -33,11 +32,7 @@ class OnlinePathOnContainerKafkaTest {
     TestCluster.apply(repo, "container", OnlinePathTest.REGISTRY, false);
     try (QuiverServer server = TestCluster.serve(repo, KAFKA.getBootstrapServers());
         KafkaProducer<byte[], byte[]> producer = TestCluster.producer(KAFKA.getBootstrapServers());
-        QuiverClient client =
-            QuiverClient.builder()
-                .target("127.0.0.1:" + server.grpcPort())
-                .defaultDeadline(Duration.ofSeconds(5))
-                .build()) {
+        QuiverClient client = TestCluster.client(server)) {
       Instant now = Instant.now();
       List<Long> offsets =
           TestCluster.send(

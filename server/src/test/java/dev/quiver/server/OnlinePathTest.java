@@ -71,11 +71,7 @@ class OnlinePathTest {
     Path repo = dir.resolve("repo");
     TestCluster.apply(repo, "online", REGISTRY, false);
     server = TestCluster.serve(repo, kafka);
-    client =
-        QuiverClient.builder()
-            .target("127.0.0.1:" + server.grpcPort())
-            .defaultDeadline(Duration.ofSeconds(5))
-            .build();
+    client = TestCluster.client(server);
     producer = TestCluster.producer(kafka);
   }
 

@@ -11,7 +11,6 @@ import dev.quiver.proto.v1.FeatureStatus;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -62,11 +61,7 @@ class RegistryChangeTest {
         KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka)) {
       TestCluster.apply(repo, "change", V1, false);
       try (QuiverServer server = TestCluster.serve(repo, kafka);
-          QuiverClient client =
-              QuiverClient.builder()
-                  .target("127.0.0.1:" + server.grpcPort())
-                  .defaultDeadline(Duration.ofSeconds(5))
-                  .build()) {
+          QuiverClient client = TestCluster.client(server)) {
         Instant now = Instant.now();
         List<Long> offsets =
             TestCluster.send(

@@ -60,6 +60,14 @@ final class TestCluster {
     return QuiverServer.start(o);
   }
 
+  /** A client of {@code server} with a deadline generous enough for a loaded test machine. */
+  static dev.quiver.client.QuiverClient client(QuiverServer server) {
+    return dev.quiver.client.QuiverClient.builder()
+        .target("127.0.0.1:" + server.grpcPort())
+        .defaultDeadline(Duration.ofSeconds(5))
+        .build();
+  }
+
   static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka) {
     return producer(kafka.bootstrapServers());
   }
