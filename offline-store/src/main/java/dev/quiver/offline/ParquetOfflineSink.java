@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -91,6 +92,13 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
   private final StepHook hook;
   private final Clock clock;
   private final Map<ViewId, ViewFiles> views = new ConcurrentHashMap<>();
+
+  /**
+   * Views whose uncommitted rows were dropped after a failed commit, until their writer reads their
+   * committed positions again: a write before that would leave a gap in the files.
+   */
+  private final Set<ViewId> stale = ConcurrentHashMap.newKeySet();
+
   private final ScheduledExecutorService roller;
   private volatile boolean closed;
 
@@ -132,6 +140,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
 
   @Override
   public long position(ViewId view, SourcePartition partition) throws IOException {
+    stale.remove(view);
     return files(view).position(partition);
   }
 
@@ -145,6 +154,15 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
   @Override
   public void write(RowBatch batch) throws IOException {
     checkOpen();
+    for (ViewId v : batch.positions().keySet()) {
+      if (stale.contains(v)) {
+        throw new IOException(
+            "the uncommitted rows of "
+                + v
+                + " were dropped after a failed commit; read its committed positions and write"
+                + " again from there");
+      }
+    }
     Map<ViewId, List<ViewRow>> byView = new LinkedHashMap<>();
     for (ViewRow r : batch.rows()) {
       byView.computeIfAbsent(r.view(), v -> new ArrayList<>()).add(r);
@@ -180,6 +198,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
    * commit records on disk, as a restart would.
    */
   private void discard(ViewFiles f) {
+    stale.add(f.view);
     views.remove(f.view, f);
     f.abandon();
   }
@@ -222,7 +241,15 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     if (closed) {
       return;
     }
-    roller.shutdownNow();
+    // A commit the roller has begun runs to its end: interrupting it would drop its files.
+    roller.shutdown();
+    try {
+      if (!roller.awaitTermination(2, TimeUnit.MINUTES)) {
+        LOG.warn("offline store in {}: a commit is still running after 2 minutes", root);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     try {
       commitAll();
     } finally {
@@ -237,9 +264,10 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     final Path commits;
     final Map<SourcePartition, Long> committed = new HashMap<>();
     final Map<SourcePartition, Long> pending = new HashMap<>();
-    final Map<LocalDate, OpenFile> open = new TreeMap<>();
+    final List<OpenFile> open = new ArrayList<>();
     long nextSeq;
     Instant dirtySince;
+    boolean abandoned;
 
     ViewFiles(ViewId view, Path dir) throws IOException {
       this.view = view;
@@ -256,13 +284,11 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
         s.forEach(records::add);
       }
       records.sort(null);
-      List<String> named = new ArrayList<>();
       for (Path record : records) {
         JsonNode r = JSON.readTree(record.toFile());
         nextSeq = Math.max(nextSeq, r.get("seq").asLong() + 1);
         for (JsonNode f : r.get("files")) {
           Path target = dir.resolve(f.asText());
-          named.add(f.asText());
           Path temp = target.resolveSibling("." + target.getFileName() + ".tmp");
           if (!Files.exists(target) && Files.exists(temp)) {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -291,7 +317,8 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     }
 
     synchronized void abandon() {
-      for (OpenFile f : open.values()) {
+      abandoned = true;
+      for (OpenFile f : open) {
         f.abandon();
       }
       open.clear();
@@ -303,19 +330,27 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
 
     synchronized void write(List<ViewRow> rows, Map<SourcePartition, Long> positions)
         throws IOException {
+      if (abandoned) {
+        throw new IOException(
+            "the uncommitted rows of " + view + " were dropped after a failed commit");
+      }
       for (ViewRow row : rows) {
-        if (!open.isEmpty() && !open.values().iterator().next().shape.equals(row.shape())) {
-          // The view gained or lost features: files have one schema, so close them first.
-          commit();
-        }
         LocalDate date =
             Instant.ofEpochMilli(row.order().eventTimeMillis())
                 .atZone(ZoneOffset.UTC)
                 .toLocalDate();
-        OpenFile f = open.get(date);
+        // A file has one schema: rows of a view that gained or lost features go to a new file of
+        // the same commit, so a commit never splits the rows of one batch.
+        OpenFile f = null;
+        for (OpenFile o : open) {
+          if (o.date.equals(date) && (o.shape == row.shape() || o.shape.equals(row.shape()))) {
+            f = o;
+            break;
+          }
+        }
         if (f == null) {
           f = new OpenFile(dir, date, nextSeq, open.size(), row.shape());
-          open.put(date, f);
+          open.add(f);
         }
         f.write(row);
       }
@@ -325,7 +360,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
           dirtySince = clock.instant();
         }
       }
-      if (open.values().stream().anyMatch(f -> f.writer.getDataSize() >= limits.maxFileBytes())) {
+      if (open.stream().anyMatch(f -> f.writer.getDataSize() >= limits.maxFileBytes())) {
         commit();
       }
     }
@@ -338,12 +373,22 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     }
 
     synchronized void commit() throws IOException {
-      if (dirtySince == null) {
+      if (dirtySince == null || abandoned) {
         return;
       }
+      try {
+        commitOpenFiles();
+      } catch (IOException | RuntimeException failure) {
+        // Within the lock, so no write lands in files that are about to be dropped.
+        abandon();
+        throw failure;
+      }
+    }
+
+    private void commitOpenFiles() throws IOException {
       Map<SourcePartition, Long> positions = new HashMap<>(committed);
       positions.putAll(pending);
-      List<OpenFile> files = new ArrayList<>(open.values());
+      List<OpenFile> files = new ArrayList<>(open);
       for (OpenFile f : files) {
         f.finish();
       }
@@ -393,6 +438,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     final ParquetWriter<Group> writer;
     final SimpleGroupFactory factory;
     final ViewShape shape;
+    final LocalDate date;
 
     OpenFile(Path viewDir, LocalDate date, long seq, int n, ViewShape shape) throws IOException {
       Path dateDir = viewDir.resolve("date=" + date);
@@ -402,6 +448,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
       this.temp = dateDir.resolve("." + name + ".tmp");
       Files.deleteIfExists(temp);
       this.shape = shape;
+      this.date = date;
       MessageType schema = ParquetSchemas.of(shape);
       this.factory = new SimpleGroupFactory(schema);
       this.writer = ParquetFiles.writer(temp, schema, Map.of("quiver.view", shape.id().toString()));

@@ -14,6 +14,7 @@ import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,6 +27,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -235,7 +238,15 @@ class ParquetOfflineSinkTest {
                       new Object[] {1.0, "US", List.of("x"), true},
                       new Object[] {1.0})),
               Map.of(VIEW, Map.of(P0, 11L))));
-      assertThat(sink.position(VIEW, P0)).as("the old files were committed first").isEqualTo(10);
+      assertThat(sink.position(VIEW, P0)).as("nothing committed in the middle").isZero();
+      sink.commitAll();
+      assertThat(sink.position(VIEW, P0)).isEqualTo(11);
+    }
+    try (Stream<Path> walk = Files.walk(dir.resolve("card/v1/date=2026-03-01"))) {
+      assertThat(walk.filter(p -> p.toString().endsWith(".parquet")).toList())
+          .as("one file per schema, in the same commit")
+          .hasSize(2)
+          .allMatch(p -> p.getFileName().toString().startsWith("part-000000000000-"));
     }
     assertThat(
             query(
@@ -243,6 +254,69 @@ class ParquetOfflineSinkTest {
                     + files()
                     + "', union_by_name = true)"))
         .containsExactly(List.of(11L, 1L));
+  }
+
+  @Test
+  void closeLetsACommitInProgressFinish() throws Exception {
+    CountDownLatch committing = new CountDownLatch(1);
+    ParquetOfflineSink sink =
+        new ParquetOfflineSink(
+            dir,
+            new ParquetOfflineSink.Limits(1L << 40, Duration.ofMillis(100)),
+            Clock.systemUTC(),
+            step -> {
+              if (step == ParquetOfflineSink.Step.FILES_WRITTEN
+                  && Thread.currentThread().getName().equals("quiver-offline-roller")) {
+                committing.countDown();
+                try {
+                  Thread.sleep(300); // a slow disk
+                } catch (InterruptedException e) {
+                  throw new InterruptedIOException("interrupted in the middle of a commit");
+                }
+              }
+            });
+    sink.write(batch(0, 40));
+    assertThat(committing.await(10, TimeUnit.SECONDS)).isTrue();
+    sink.close(); // a shutdown while the background commit is between its steps
+
+    try (ParquetOfflineSink restarted = new ParquetOfflineSink(dir, SLOW, Clock.systemUTC())) {
+      assertThat(restarted.position(VIEW, P0)).isEqualTo(40);
+    }
+    assertThat(
+            query("SELECT count(*), count(DISTINCT _offset) FROM read_parquet('" + files() + "')"))
+        .containsExactly(List.of(40L, 40L));
+  }
+
+  @Test
+  void afterAFailedBackgroundCommitWritesAreRefusedUntilPositionsAreReadAgain() throws Exception {
+    CountDownLatch failed = new CountDownLatch(1);
+    try (ParquetOfflineSink sink =
+        new ParquetOfflineSink(
+            dir,
+            new ParquetOfflineSink.Limits(1L << 40, Duration.ofMillis(100)),
+            Clock.systemUTC(),
+            step -> {
+              if (step == ParquetOfflineSink.Step.FILES_WRITTEN && failed.getCount() > 0) {
+                failed.countDown();
+                throw new IOException("disk full");
+              }
+            })) {
+      sink.write(batch(0, 20));
+      assertThat(failed.await(10, TimeUnit.SECONDS)).isTrue();
+      // Rows 0..19 were dropped with the failed commit: writing 20.. now would leave a gap.
+      assertThatThrownBy(() -> sink.write(batch(20, 40)))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("dropped after a failed commit");
+      assertThatThrownBy(() -> sink.write(batch(20, 40)))
+          .as("still refused: nobody has read the committed positions yet")
+          .hasMessageContaining("dropped after a failed commit");
+      // What ingestion does next: read the committed positions and write again from there.
+      assertThat(sink.position(VIEW, P0)).isZero();
+      sink.write(batch(0, 40));
+    }
+    assertThat(
+            query("SELECT count(*), count(DISTINCT _offset) FROM read_parquet('" + files() + "')"))
+        .containsExactly(List.of(40L, 40L));
   }
 
   @Test

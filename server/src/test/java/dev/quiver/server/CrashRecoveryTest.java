@@ -133,8 +133,23 @@ class CrashRecoveryTest {
       // around commits (the child commits every second).
       List<String> crashedRows = offlineRows(crashed.resolve("data/offline/crash/card/v1"));
       List<String> referenceRows = offlineRows(reference.resolve("data/offline/reference/card/v1"));
-      assertThat(crashedRows).hasSize(EVENTS).doesNotHaveDuplicates();
-      assertThat(crashedRows).isEqualTo(referenceRows);
+      List<String> missing = new ArrayList<>(referenceRows);
+      missing.removeAll(new java.util.HashSet<>(crashedRows));
+      List<String> extra = new ArrayList<>(crashedRows);
+      extra.removeAll(new java.util.HashSet<>(referenceRows));
+      assertThat(referenceRows).hasSize(EVENTS);
+      assertThat(crashedRows.size())
+          .as(
+              "offline rows after %d kills: %d missing (first: %s), %d not in the reference"
+                  + " (first: %s); server logs:%n%s",
+              kills,
+              missing.size(),
+              missing.stream().limit(5).toList(),
+              extra.size(),
+              extra.stream().limit(5).toList(),
+              logSummary(kills))
+          .isEqualTo(EVENTS);
+      assertThat(crashedRows).doesNotHaveDuplicates().isEqualTo(referenceRows);
     }
   }
 
@@ -234,6 +249,20 @@ class CrashRecoveryTest {
   }
 
   /** Every offline row as "partition/offset key event values", sorted. */
+  /** The warnings, errors and offline-store lines of every child server's log. */
+  private String logSummary(int runs) throws Exception {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i <= runs; i++) {
+      out.append("--- run").append(i).append('\n');
+      for (String line : Files.readAllLines(dir.resolve("run" + i + ".log"))) {
+        if (line.contains("WARN") || line.contains("ERROR") || line.contains("offline")) {
+          out.append(line).append('\n');
+        }
+      }
+    }
+    return out.toString();
+  }
+
   private static List<String> offlineRows(Path viewDir) throws Exception {
     List<String> out = new ArrayList<>();
     try (var rows =
