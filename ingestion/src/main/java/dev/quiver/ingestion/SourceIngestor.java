@@ -122,6 +122,14 @@ final class SourceIngestor implements AutoCloseable {
     try {
       consumer.subscribe(List.of(topic), new Rebalance());
       while (running) {
+        // Without partitions there is nothing to rewind: an assignment reads the positions anyway.
+        if (!consumer.assignment().isEmpty() && rewindNeeded()) {
+          LOG.warn(
+              "source {}: a sink dropped rows after a failure; reading again from the recorded"
+                  + " positions",
+              source.getName());
+          seekToRecordedPositions(consumer.assignment());
+        }
         ConsumerRecords<byte[], byte[]> batch = consumer.poll(config.pollTimeout());
         if (batch.isEmpty()) {
           continue;
@@ -227,6 +235,17 @@ final class SourceIngestor implements AutoCloseable {
     commits.forEach(
         (tp, o) -> applied.put(new SourcePartition(tp.topic(), tp.partition()), o.offset()));
     consumer.commitAsync(commits, null);
+  }
+
+  private boolean rewindNeeded() {
+    for (RowSink sink : sinks) {
+      for (ViewId view : processor.viewIds()) {
+        if (sink.rewindNeeded(view)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private boolean anyNeeds(SourcePartition sp, long offset) {

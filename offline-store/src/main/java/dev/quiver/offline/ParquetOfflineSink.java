@@ -145,6 +145,19 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
   }
 
   @Override
+  public boolean rewindNeeded(ViewId view) {
+    return stale.contains(view);
+  }
+
+  /**
+   * The committed positions of a view, for monitoring: unlike {@link #position} it does not tell
+   * the sink that its writer has caught up after a failure.
+   */
+  public Map<SourcePartition, Long> committed(ViewId view) throws IOException {
+    return files(view).committed();
+  }
+
+  @Override
   public void prepare(Collection<ViewId> ids) throws IOException {
     for (ViewId v : ids) {
       files(v);
@@ -322,6 +335,10 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
         f.abandon();
       }
       open.clear();
+    }
+
+    synchronized Map<SourcePartition, Long> committed() {
+      return Map.copyOf(committed);
     }
 
     synchronized long position(SourcePartition sp) {

@@ -18,9 +18,20 @@ public interface RowSink {
 
   /**
    * The offset of the next record of {@code partition} to apply to {@code view}, or 0 when the view
-   * has applied nothing from it.
+   * has applied nothing from it. This is the writer's side of the protocol: after a failed {@link
+   * #write} (or a failure the sink reports on a later write), the writer reads the positions again
+   * and writes from there; a sink may refuse writes of a view until then.
    */
   long position(ViewId view, SourcePartition partition) throws IOException;
+
+  /**
+   * Whether the sink dropped rows of {@code view} it had accepted (a failed background commit): the
+   * writer then reads the view's positions again and writes from there, as after a failed write.
+   * Checked between polls, so a quiet source recovers without waiting for new records.
+   */
+  default boolean rewindNeeded(ViewId view) {
+    return false;
+  }
 
   /** Applies rows and positions atomically. */
   void write(RowBatch batch) throws IOException;
