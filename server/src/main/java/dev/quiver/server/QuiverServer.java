@@ -33,10 +33,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.arrow.flight.FlightGrpcUtils;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,12 +64,14 @@ public final class QuiverServer implements AutoCloseable {
     private boolean embeddedKafka;
     private String bootstrap;
     private Integer grpcPort;
+    private Integer flightPort;
     private String host = "0.0.0.0";
     private int maxEntities = OnlineServingService.DEFAULT_MAX_ENTITIES;
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
     private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
+    private int maxConcurrentExports = 2;
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -76,12 +82,14 @@ public final class QuiverServer implements AutoCloseable {
       c.embeddedKafka = embeddedKafka;
       c.bootstrap = bootstrap;
       c.grpcPort = grpcPort;
+      c.flightPort = flightPort;
       c.host = host;
       c.maxEntities = maxEntities;
       c.registryPoll = registryPoll;
       c.clock = clock;
       c.cacheBytes = cacheBytes;
       c.offlineCommitInterval = offlineCommitInterval;
+      c.maxConcurrentExports = maxConcurrentExports;
       return c;
     }
 
@@ -108,6 +116,13 @@ public final class QuiverServer implements AutoCloseable {
     public Options withGrpcPort(Integer port) {
       Options c = copy();
       c.grpcPort = port;
+      return c;
+    }
+
+    /** Arrow Flight port overriding ports.flight; null keeps it, 0 takes any free port. */
+    public Options withFlightPort(Integer port) {
+      Options c = copy();
+      c.flightPort = port;
       return c;
     }
 
@@ -146,6 +161,16 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
+    /** Training-set exports over Arrow Flight that may run at once. */
+    public Options withMaxConcurrentExports(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("at least one export must be allowed: " + max);
+      }
+      Options c = copy();
+      c.maxConcurrentExports = max;
+      return c;
+    }
+
     /** Request time for TTL checks. */
     public Options withClock(Clock requestClock) {
       Options c = copy();
@@ -170,9 +195,11 @@ public final class QuiverServer implements AutoCloseable {
   private ParquetOfflineSink offline;
   private Ingestion ingestion;
   private Server grpc;
+  private Server flightServer;
   private HealthStatusManager health;
   private ScheduledExecutorService watcher;
   private volatile long servedVersion;
+  private volatile RegistrySnapshot servedSnapshot = RegistrySnapshot.getDefaultInstance();
 
   private QuiverServer(Options options) {
     this.options = options;
@@ -220,6 +247,27 @@ public final class QuiverServer implements AutoCloseable {
             meters);
     resources.add(ingestion);
 
+    BufferAllocator flightMemory = new RootAllocator();
+    resources.add(flightMemory);
+    ExecutorService flightThreads =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "quiver-flight");
+              t.setDaemon(true);
+              return t;
+            });
+    resources.add(flightThreads::shutdownNow);
+    Path offlineRoot = settings.dataDir().resolve("offline").resolve(project);
+    FlightExportService flight =
+        new FlightExportService(
+            () -> servedSnapshot,
+            () -> offlineRoot,
+            settings.dataDir().resolve("exports"),
+            flightMemory,
+            options.maxConcurrentExports,
+            1_000_000,
+            meters);
+
     health = new HealthStatusManager();
     int port = options.grpcPort != null ? options.grpcPort : settings.grpcPort();
     grpc =
@@ -230,6 +278,8 @@ public final class QuiverServer implements AutoCloseable {
             .addService(
                 new OnlineServingService(online, catalog::get, options.clock, options.maxEntities))
             .addService(new RegistryGrpcService(registry))
+            // Flight on this port too, so the Java client exports over its one connection.
+            .addService(flightService(flightMemory, flight, flightThreads))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -246,13 +296,28 @@ public final class QuiverServer implements AutoCloseable {
               + "); choose another with --port or ports.grpc in quiver.yaml",
           e);
     }
-    resources.add(
-        () -> {
-          grpc.shutdown();
-          if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
-            grpc.shutdownNow();
-          }
-        });
+    resources.add(() -> stop(grpc));
+    int flightPort = options.flightPort != null ? options.flightPort : settings.flightPort();
+    // Flight's own port runs on unshaded Netty, where Flight writes record batches without copying.
+    flightServer =
+        io.grpc.netty.NettyServerBuilder.forAddress(new InetSocketAddress(options.host, flightPort))
+            .addService(flightService(flightMemory, flight, flightThreads))
+            .addService(health.getHealthService())
+            .build();
+    try {
+      flightServer.start();
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot listen for Arrow Flight on "
+              + options.host
+              + ":"
+              + flightPort
+              + " ("
+              + e.getMessage()
+              + "); choose another with --flight-port or ports.flight in quiver.yaml",
+          e);
+    }
+    resources.add(() -> stop(flightServer));
     refreshRegistry();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(OnlineServingGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -301,12 +366,14 @@ public final class QuiverServer implements AutoCloseable {
     ingestion.apply(snapshot, logic);
     catalog.set(ServingCatalog.of(snapshot));
     LOG.info("registry version {} in effect ({} view versions)", latest, views.size());
+    servedSnapshot = snapshot;
     servedVersion = latest;
   }
 
   private void writeEndpoints() throws IOException {
     Properties p = new Properties();
     p.setProperty("grpc", "localhost:" + grpcPort());
+    p.setProperty("flight", "grpc://localhost:" + flightPort());
     p.setProperty("bootstrap", bootstrap);
     p.setProperty("pid", String.valueOf(ProcessHandle.current().pid()));
     Path file = options.settings.endpointsFile();
@@ -318,6 +385,29 @@ public final class QuiverServer implements AutoCloseable {
 
   public int grpcPort() {
     return grpc.getPort();
+  }
+
+  /** The Arrow Flight port (training-set export); Flight is served on the gRPC port too. */
+  public int flightPort() {
+    return flightServer.getPort();
+  }
+
+  /**
+   * Flight as a service of a gRPC server. Flight's utility still takes the deprecated auth handler
+   * type; {@code NO_OP} means no Flight-level authentication, as for the other services.
+   */
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService flightService(
+      BufferAllocator memory, FlightExportService producer, ExecutorService threads) {
+    return FlightGrpcUtils.createFlightService(
+        memory, producer, org.apache.arrow.flight.auth.ServerAuthHandler.NO_OP, threads);
+  }
+
+  private static void stop(Server server) throws InterruptedException {
+    server.shutdown();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+    }
   }
 
   public String bootstrapServers() {

@@ -17,9 +17,10 @@ import org.yaml.snakeyaml.Yaml;
  * @param bootstrap Kafka bootstrap servers
  * @param dataDir the data directory, resolved against the repo
  * @param grpcPort the serving port
+ * @param flightPort the Arrow Flight port
  */
 public record RepoSettings(
-    Path repo, String project, String bootstrap, Path dataDir, int grpcPort) {
+    Path repo, String project, String bootstrap, Path dataDir, int grpcPort, int flightPort) {
 
   public static RepoSettings read(Path repo) throws IOException {
     Map<?, ?> doc = Map.of();
@@ -42,12 +43,18 @@ public record RepoSettings(
     }
     String dataDir = doc.get("data_dir") instanceof String d ? d : RepoLoader.DEFAULT_DATA_DIR;
     int grpc = RepoLoader.DEFAULT_GRPC_PORT;
-    if (doc.get("ports") instanceof Map<?, ?> p && p.get("grpc") instanceof Integer g) {
-      grpc = g;
+    int flight = RepoLoader.DEFAULT_FLIGHT_PORT;
+    if (doc.get("ports") instanceof Map<?, ?> p) {
+      if (p.get("grpc") instanceof Integer g) {
+        grpc = g;
+      }
+      if (p.get("flight") instanceof Integer f) {
+        flight = f;
+      }
     }
     Path data = Path.of(dataDir);
     return new RepoSettings(
-        repo, project, bootstrap, data.isAbsolute() ? data : repo.resolve(data), grpc);
+        repo, project, bootstrap, data.isAbsolute() ? data : repo.resolve(data), grpc, flight);
   }
 
   /** The embedded registry store: {@code <data_dir>/registry}. */

@@ -203,6 +203,8 @@ class CrashRecoveryTest {
             kafka.bootstrapServers(),
             "--port",
             "0",
+            "--flight-port",
+            "0",
             "--host",
             "127.0.0.1",
             "--offline-commit-seconds",

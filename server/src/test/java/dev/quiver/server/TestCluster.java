@@ -55,7 +55,8 @@ final class TestCluster {
     QuiverServer.Options o =
         QuiverServer.Options.defaults(RepoSettings.read(repo))
             .withBootstrap(bootstrap)
-            .withGrpcPort(0);
+            .withGrpcPort(0)
+            .withFlightPort(0);
     o = o.withHost("127.0.0.1").withMaxEntities(50).withRegistryPoll(Duration.ofMillis(100));
     return QuiverServer.start(o);
   }

@@ -9,6 +9,8 @@ import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.proto.v1.ScalarType;
+import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.Types;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -16,26 +18,32 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.LocalInputFile;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
 import org.apache.parquet.schema.Type;
 
 /**
- * Entity tables for training-set export: CSV with a header, or Parquet with flat columns. Join key
- * columns are read as their declared types (integers as Long); the timestamp column as epoch
- * microseconds (a Parquet timestamp, epoch milliseconds, or RFC 3339 text); other columns pass
- * through unchanged (CSV values as text).
+ * Entity tables for training-set export: CSV with a header, Parquet with flat columns, or an Arrow
+ * IPC file. Join key columns are read as their declared types (integers as Long); the timestamp
+ * column as epoch microseconds (a timestamp of any unit, epoch milliseconds, or RFC 3339 text);
+ * other columns pass through unchanged (CSV values as text).
  */
 public final class EntityTables {
   private EntityTables() {}
 
-  /** A table and the Parquet schema of its input columns, when it came from Parquet. */
-  public record Opened(PointInTimeEngine.Table table, MessageType parquetSchema) {}
+  /**
+   * A table and the types of its pass-through columns (those other than the timestamp and the join
+   * keys), which an export writes unchanged.
+   */
+  public record Opened(PointInTimeEngine.Table table, Map<String, ValueType> passThroughTypes) {}
 
   public static Opened open(Path file, String timestampColumn, Map<String, ScalarType> keyTypes)
       throws IOException {
@@ -44,10 +52,20 @@ public final class EntityTables {
       return parquet(file, timestampColumn, keyTypes);
     }
     if (name.endsWith(".csv")) {
-      return new Opened(csv(file, timestampColumn, keyTypes), null);
+      PointInTimeEngine.Table table = csv(file, timestampColumn, keyTypes);
+      Map<String, ValueType> types = new LinkedHashMap<>();
+      for (String c : table.columns()) {
+        if (!c.equals(timestampColumn) && !keyTypes.containsKey(c)) {
+          types.put(c, Types.of(ScalarType.SCALAR_TYPE_STRING));
+        }
+      }
+      return new Opened(table, types);
+    }
+    if (name.endsWith(".arrow") || name.endsWith(".feather") || name.endsWith(".ipc")) {
+      return ArrowEntityTable.open(file, timestampColumn, keyTypes);
     }
     throw new IllegalArgumentException(
-        file + ": unknown entity table format; expected a .csv or .parquet file");
+        file + ": unknown entity table format; expected a .csv, .parquet or .arrow file");
   }
 
   private static PointInTimeEngine.Table csv(Path file, String ts, Map<String, ScalarType> keyTypes)
@@ -122,7 +140,7 @@ public final class EntityTables {
     };
   }
 
-  private static Object key(String text, ScalarType type, String where) {
+  static Object key(String text, ScalarType type, String where) {
     if (text.isEmpty()) {
       return null;
     }
@@ -160,8 +178,12 @@ public final class EntityTables {
       schema = r.getFooter().getFileMetaData().getSchema();
     }
     List<String> columns = new ArrayList<>();
+    Map<String, ValueType> types = new LinkedHashMap<>();
     for (Type t : schema.getFields()) {
       columns.add(t.getName());
+      if (!t.getName().equals(ts) && !keyTypes.containsKey(t.getName())) {
+        types.put(t.getName(), parquetType(t));
+      }
     }
     PointInTimeEngine.Table table =
         new PointInTimeEngine.Table() {
@@ -211,6 +233,36 @@ public final class EntityTables {
             };
           }
         };
-    return new Opened(table, schema);
+    return new Opened(table, types);
+  }
+
+  private static ValueType parquetType(Type t) {
+    String column = t.getName();
+    if (!t.isPrimitive()) {
+      throw new IllegalArgumentException(
+          "entity table column '"
+              + column
+              + "' is nested; only flat columns pass through an export");
+    }
+    PrimitiveType p = t.asPrimitiveType();
+    LogicalTypeAnnotation logical = p.getLogicalTypeAnnotation();
+    return Types.of(
+        switch (p.getPrimitiveTypeName()) {
+          case BOOLEAN -> ScalarType.SCALAR_TYPE_BOOL;
+          case INT32 -> ScalarType.SCALAR_TYPE_INT32;
+          case INT64 ->
+              logical instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation
+                  ? ScalarType.SCALAR_TYPE_TIMESTAMP
+                  : ScalarType.SCALAR_TYPE_INT64;
+          case FLOAT -> ScalarType.SCALAR_TYPE_FLOAT;
+          case DOUBLE -> ScalarType.SCALAR_TYPE_DOUBLE;
+          case BINARY ->
+              logical instanceof LogicalTypeAnnotation.StringLogicalTypeAnnotation
+                  ? ScalarType.SCALAR_TYPE_STRING
+                  : ScalarType.SCALAR_TYPE_BYTES;
+          default ->
+              throw new IllegalArgumentException(
+                  "entity table column '" + column + "' has unsupported type " + p);
+        });
   }
 }

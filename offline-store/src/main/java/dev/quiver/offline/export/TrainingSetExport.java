@@ -26,10 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
-import org.apache.parquet.schema.LogicalTypeAnnotation;
-import org.apache.parquet.schema.MessageType;
-import org.apache.parquet.schema.PrimitiveType;
-import org.apache.parquet.schema.Type;
 
 /**
  * A training-set export: an entity table joined point-in-time with the offline rows of the
@@ -63,6 +59,34 @@ public final class TrainingSetExport {
   /** What an export wrote: rows, nulls per feature column, and how long it took. */
   public record Summary(long rows, Map<String, Long> nulls, Duration took) {}
 
+  /** A feature service, feature view or feature that the registry does not have. */
+  public static final class UnknownFeatureException extends IllegalArgumentException {
+    UnknownFeatureException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * The join key columns (name and type) an entity table needs for a selection of features.
+   *
+   * @throws UnknownFeatureException for a service, view or feature the registry does not have
+   * @throws IllegalArgumentException for a selection that is empty or malformed
+   */
+  public static Map<String, ScalarType> joinKeys(
+      RegistrySnapshot registry, String service, List<String> features) {
+    Map<String, Entity> entities = new HashMap<>();
+    registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
+    Map<String, ScalarType> keys = new LinkedHashMap<>();
+    for (Requested r : resolve(registry, service, features)) {
+      for (String e : r.view().getEntitiesList()) {
+        for (Field k : entities.get(e).getJoinKeysList()) {
+          keys.put(k.getName(), k.getType().getScalar());
+        }
+      }
+    }
+    return keys;
+  }
+
   /** A requested feature; {@code aggregation} is null for a row-level feature. */
   private record Requested(
       FeatureView view, String feature, ValueType type, Aggregation aggregation) {}
@@ -77,7 +101,7 @@ public final class TrainingSetExport {
       RegistrySnapshot registry, Path offlineRoot, Request request, LongConsumer progress)
       throws IOException {
     long started = System.nanoTime();
-    List<Requested> requested = resolve(registry, request);
+    List<Requested> requested = resolve(registry, request.service(), request.features());
     Map<String, Entity> entities = new HashMap<>();
     registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
 
@@ -144,7 +168,7 @@ public final class TrainingSetExport {
     for (String c : inputColumns) {
       columns.add(
           new ExportWriter.Column(
-              c, inputType(c, request.timestampColumn(), keyTypes, table.parquetSchema())));
+              c, inputType(c, request.timestampColumn(), keyTypes, table.passThroughTypes())));
     }
     columns.addAll(featureColumns);
     int tsIndex = inputColumns.indexOf(request.timestampColumn());
@@ -188,7 +212,7 @@ public final class TrainingSetExport {
   }
 
   private static ValueType inputType(
-      String column, String ts, Map<String, ScalarType> keyTypes, MessageType parquet) {
+      String column, String ts, Map<String, ScalarType> keyTypes, Map<String, ValueType> others) {
     if (column.equals(ts)) {
       return Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP);
     }
@@ -196,39 +220,11 @@ public final class TrainingSetExport {
       ScalarType k = keyTypes.get(column);
       return Types.of(k == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : k);
     }
-    if (parquet == null) {
-      return Types.of(ScalarType.SCALAR_TYPE_STRING);
-    }
-    Type t = parquet.getType(column);
-    if (!t.isPrimitive()) {
-      throw new IllegalArgumentException(
-          "entity table column '"
-              + column
-              + "' is nested; only flat columns pass through an export");
-    }
-    PrimitiveType p = t.asPrimitiveType();
-    LogicalTypeAnnotation logical = p.getLogicalTypeAnnotation();
-    return Types.of(
-        switch (p.getPrimitiveTypeName()) {
-          case BOOLEAN -> ScalarType.SCALAR_TYPE_BOOL;
-          case INT32 -> ScalarType.SCALAR_TYPE_INT32;
-          case INT64 ->
-              logical instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation
-                  ? ScalarType.SCALAR_TYPE_TIMESTAMP
-                  : ScalarType.SCALAR_TYPE_INT64;
-          case FLOAT -> ScalarType.SCALAR_TYPE_FLOAT;
-          case DOUBLE -> ScalarType.SCALAR_TYPE_DOUBLE;
-          case BINARY ->
-              logical instanceof LogicalTypeAnnotation.StringLogicalTypeAnnotation
-                  ? ScalarType.SCALAR_TYPE_STRING
-                  : ScalarType.SCALAR_TYPE_BYTES;
-          default ->
-              throw new IllegalArgumentException(
-                  "entity table column '" + column + "' has unsupported type " + p);
-        });
+    return others.get(column);
   }
 
-  private static List<Requested> resolve(RegistrySnapshot registry, Request request) {
+  private static List<Requested> resolve(
+      RegistrySnapshot registry, String serviceName, List<String> features) {
     Map<String, FeatureView> byRef = new HashMap<>();
     for (FeatureView v : registry.getFeatureViewsList()) {
       byRef.put(v.getName() + "@" + v.getVersion(), v);
@@ -237,16 +233,16 @@ public final class TrainingSetExport {
       }
     }
     List<Requested> out = new ArrayList<>();
-    if (request.service() != null) {
+    if (serviceName != null) {
       FeatureService service =
           registry.getFeatureServicesList().stream()
-              .filter(s -> s.getName().equals(request.service()))
+              .filter(s -> s.getName().equals(serviceName))
               .findFirst()
               .orElseThrow(
                   () ->
-                      new IllegalArgumentException(
+                      new UnknownFeatureException(
                           "feature service '"
-                              + request.service()
+                              + serviceName
                               + "' does not exist in registry version "
                               + registry.getVersion()));
       for (FeatureReference ref : service.getFeaturesList()) {
@@ -258,21 +254,24 @@ public final class TrainingSetExport {
       }
       return out;
     }
-    if (request.features() == null || request.features().isEmpty()) {
+    if (features == null || features.isEmpty()) {
       throw new IllegalArgumentException("give a feature service or feature references");
     }
-    for (String ref : request.features()) {
+    for (String ref : features) {
       int colon = ref.indexOf(':');
-      FeatureView v = colon <= 0 ? null : byRef.get(ref.substring(0, colon));
-      if (v == null) {
+      if (colon <= 0 || colon == ref.length() - 1) {
         throw new IllegalArgumentException(
+            "feature '" + ref + "' is not a feature reference; expected view:feature");
+      }
+      FeatureView v = byRef.get(ref.substring(0, colon));
+      if (v == null) {
+        throw new UnknownFeatureException(
             "feature '"
                 + ref
                 + "': no feature view '"
-                + (colon <= 0 ? ref : ref.substring(0, colon))
+                + ref.substring(0, colon)
                 + "' in registry version "
-                + registry.getVersion()
-                + "; expected view:feature");
+                + registry.getVersion());
       }
       out.add(requested(v, ref.substring(colon + 1), ref));
     }
@@ -290,7 +289,7 @@ public final class TrainingSetExport {
         return new Requested(v, feature, a.getType(), a);
       }
     }
-    throw new IllegalArgumentException(
+    throw new UnknownFeatureException(
         "feature '" + ref + "' does not exist in view " + v.getName() + " v" + v.getVersion());
   }
 }

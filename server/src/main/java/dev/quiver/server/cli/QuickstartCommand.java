@@ -128,7 +128,11 @@ final class QuickstartCommand implements Callable<Integer> {
             ? port
             : (QuiverServer.portFree(settings.grpcPort()) ? settings.grpcPort() : 0);
     QuiverServer.Options serverOptions =
-        QuiverServer.Options.defaults(settings).withEmbeddedKafka(true).withGrpcPort(grpcPort);
+        QuiverServer.Options.defaults(settings)
+            .withEmbeddedKafka(true)
+            .withGrpcPort(grpcPort)
+            .withFlightPort(
+                QuiverServer.portFree(settings.flightPort()) ? settings.flightPort() : 0);
     try (QuiverServer server = QuiverServer.start(serverOptions)) {
       out.printf(
           "2. Started a Kafka broker at %s and quiver serve on port %d (data in %s).%n",
@@ -173,6 +177,8 @@ final class QuickstartCommand implements Callable<Integer> {
 
       // 4. Wait until every event is servable.
       awaitIngested(server, ends);
+      // Commit the offline files now rather than within the minute, so exports see every event.
+      server.offlineStore().commitAll();
       out.printf("4. Ingested and servable after %.1f s.%n%n", (System.nanoTime() - started) / 1e9);
 
       // 5. A lookup through the Java client.
@@ -200,8 +206,9 @@ final class QuickstartCommand implements Callable<Integer> {
       }
       out.printf(
           "%nTry it yourself while this runs:%n"
-              + "  ./quiver get --repo %s --service fraud_model_v1 --entity card_id=card_0001 --entity merchant_id=m_007%n",
-          repo);
+              + "  ./quiver get --repo %s --service fraud_model_v1 --entity card_id=card_0001 --entity merchant_id=m_007%n"
+              + "  python3 examples/flight/training_set.py grpc://localhost:%d   # a training set over Arrow Flight (pyarrow)%n",
+          repo, server.flightPort());
       out.flush();
       if (exit) {
         return 0;

@@ -47,6 +47,19 @@ final class ServeCommand implements Callable<Integer> {
   Integer port;
 
   @Option(
+      names = "--flight-port",
+      paramLabel = "PORT",
+      description =
+          "Arrow Flight port for training-set export; overrides ports.flight (0: any free port).")
+  Integer flightPort;
+
+  @Option(
+      names = "--max-exports",
+      paramLabel = "N",
+      description = "Training-set exports over Arrow Flight at once. Default: ${DEFAULT-VALUE}.")
+  int maxExports = 2;
+
+  @Option(
       names = "--host",
       paramLabel = "ADDRESS",
       description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
@@ -81,6 +94,8 @@ final class ServeCommand implements Callable<Integer> {
             .withEmbeddedKafka(embeddedKafka)
             .withBootstrap(bootstrap)
             .withGrpcPort(port)
+            .withFlightPort(flightPort)
+            .withMaxConcurrentExports(maxExports)
             .withMaxEntities(maxEntities);
     options =
         options
@@ -100,8 +115,12 @@ final class ServeCommand implements Callable<Integer> {
     spec.commandLine()
         .getOut()
         .printf(
-            "quiver serve: gRPC on port %d, Kafka at %s, registry version %d. Ctrl-C to stop.%n",
-            server.grpcPort(), server.bootstrapServers(), server.servedRegistryVersion());
+            "quiver serve: gRPC on port %d, Arrow Flight on port %d, Kafka at %s, registry version"
+                + " %d. Ctrl-C to stop.%n",
+            server.grpcPort(),
+            server.flightPort(),
+            server.bootstrapServers(),
+            server.servedRegistryVersion());
     spec.commandLine().getOut().flush();
     stop.await();
     return 0;

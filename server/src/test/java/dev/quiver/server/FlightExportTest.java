@@ -1,0 +1,448 @@
+package dev.quiver.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import dev.quiver.client.QuiverClient;
+import dev.quiver.client.TrainingSet;
+import dev.quiver.client.TrainingSetRequest;
+import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.offline.export.TrainingSetExport;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightGrpcUtils;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.TimeStampNanoVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Training-set export over Arrow Flight on a running {@code quiver serve}: the Java client's {@code
+ * exportTrainingSet} returns exactly what {@code quiver export} writes for the same entity table,
+ * and bad requests get {@code NOT_FOUND} or {@code INVALID_ARGUMENT} naming the field.
+ */
+class FlightExportTest {
+  static final List<String> FEATURES =
+      List.of("card:amount", "card:country", "card:per_item", "card:n_1h");
+
+  @TempDir static Path dir;
+  static EmbeddedKafka kafka;
+  static QuiverServer server;
+  static QuiverClient client;
+  static RegistrySnapshot registry;
+  static BufferAllocator memory;
+  static Path repo;
+  static Instant now;
+
+  @BeforeAll
+  static void start() throws Exception {
+    repo = dir.resolve("repo");
+    registry = TestCluster.apply(repo, "flight", OnlinePathTest.REGISTRY, false);
+    kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+    server = TestCluster.serve(repo, kafka);
+    client = TestCluster.client(server);
+    memory = new RootAllocator();
+    Random random = new Random(5);
+    now = Instant.now();
+    List<String> events = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      StringBuilder e =
+          new StringBuilder(
+              "{\"card_id\":\"c"
+                  + random.nextInt(30)
+                  + "\",\"ts\":\""
+                  + now.minusSeconds(random.nextInt(7200))
+                  + "\",\"cents\":"
+                  + random.nextInt(1000)
+                  + ",\"qty\":"
+                  + (1 + random.nextInt(4)));
+      if (random.nextInt(5) != 0) {
+        e.append(",\"amount\":").append(random.nextInt(10_000) / 100.0);
+      }
+      if (random.nextInt(3) != 0) {
+        e.append(",\"country\":\"").append(random.nextBoolean() ? "US" : "FR").append('"');
+      }
+      events.add(e.append('}').toString());
+    }
+    try (KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka)) {
+      List<Long> offsets = TestCluster.send(producer, "txns", events);
+      TestCluster.awaitApplied(server, "txns", offsets.get(offsets.size() - 1) + 1);
+    }
+    server.offlineStore().commitAll();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    client.close();
+    server.close();
+    kafka.close();
+    memory.close();
+  }
+
+  /** Entity rows: cards (some unknown) at times spread over the last two hours. */
+  static List<String[]> entityRows(int n) {
+    Random random = new Random(n);
+    List<String[]> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(
+          new String[] {
+            "c" + random.nextInt(33), now.minusSeconds(random.nextInt(8000)).toString(), "" + i
+          });
+    }
+    return rows;
+  }
+
+  static VectorSchemaRoot table(List<String[]> rows) {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("card_id", ArrowType.Utf8.INSTANCE),
+                Field.nullable(
+                    "event_timestamp", new ArrowType.Timestamp(TimeUnit.NANOSECOND, null)),
+                Field.nullable("label", new ArrowType.Int(64, true))));
+    VectorSchemaRoot root = VectorSchemaRoot.create(schema, memory);
+    root.allocateNew();
+    VarCharVector card = (VarCharVector) root.getVector(0);
+    TimeStampNanoVector ts = (TimeStampNanoVector) root.getVector(1);
+    BigIntVector label = (BigIntVector) root.getVector(2);
+    for (int i = 0; i < rows.size(); i++) {
+      card.setSafe(i, rows.get(i)[0].getBytes(StandardCharsets.UTF_8));
+      Instant t = Instant.parse(rows.get(i)[1]);
+      ts.setSafe(i, t.getEpochSecond() * 1_000_000_000L + t.getNano());
+      label.setSafe(i, Long.parseLong(rows.get(i)[2]));
+    }
+    root.setRowCount(rows.size());
+    return root;
+  }
+
+  /** What quiver export writes for the same rows, as text per cell. */
+  static List<List<String>> exportedByCommand(List<String[]> rows) throws Exception {
+    Path csv = Files.createTempFile(dir, "entities", ".csv");
+    StringBuilder text = new StringBuilder("card_id,event_timestamp,label\n");
+    for (String[] r : rows) {
+      text.append(String.join(",", r)).append('\n');
+    }
+    Files.writeString(csv, text);
+    Path out = Files.createTempFile(dir, "training", ".csv");
+    Files.delete(out);
+    TrainingSetExport.run(
+        registry,
+        repo.resolve("data/offline/flight"),
+        new TrainingSetExport.Request(
+            csv, "event_timestamp", null, FEATURES, out, 1000, dir.resolve("spill")),
+        n -> {});
+    List<List<String>> result = new ArrayList<>();
+    try (MappingIterator<String[]> it =
+        new CsvMapper()
+            .enable(CsvParser.Feature.WRAP_AS_ARRAY)
+            .readerFor(String[].class)
+            .readValues(out.toFile())) {
+      it.next();
+      it.forEachRemaining(
+          r -> {
+            List<String> row = new ArrayList<>();
+            row.add(r[0]);
+            row.add(r[2]);
+            for (int i = 3; i < r.length; i++) {
+              row.add(r[i]);
+            }
+            result.add(row);
+          });
+    }
+    return result;
+  }
+
+  /** The training set's rows as text per cell: card, label, then the features. */
+  static List<List<String>> rows(TrainingSet set) {
+    List<List<String>> out = new ArrayList<>();
+    assertThat(set.schema().getFields().stream().map(Field::getName).toList())
+        .containsExactly(
+            "card_id",
+            "event_timestamp",
+            "label",
+            "card__amount",
+            "card__country",
+            "card__per_item",
+            "card__n_1h");
+    while (set.next()) {
+      VectorSchemaRoot root = set.root();
+      for (int i = 0; i < root.getRowCount(); i++) {
+        List<String> row = new ArrayList<>();
+        for (int c = 0; c < root.getFieldVectors().size(); c++) {
+          if (c == 1) {
+            continue;
+          }
+          FieldVector v = root.getVector(c);
+          Object value = v.getObject(i);
+          row.add(value == null ? "" : value.toString());
+        }
+        out.add(row);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theClientGetsWhatTheExportCommandWrites() throws Exception {
+    List<String[]> entities = entityRows(300);
+    List<List<String>> got;
+    try (VectorSchemaRoot table = table(entities);
+        TrainingSet set =
+            client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), table)) {
+      got = rows(set);
+      assertThat(set.rowsRead()).isEqualTo(300);
+    }
+    List<List<String>> want = exportedByCommand(entities);
+    assertThat(got).hasSize(300).isEqualTo(want);
+    // Not all null: the events really reached the training set.
+    assertThat(got.stream().filter(r -> !r.get(2).isEmpty()).count()).isGreaterThan(100);
+    for (int i = 0; i < got.size(); i++) {
+      assertThat(got.get(i).get(1)).as("input order").isEqualTo(String.valueOf(i));
+    }
+  }
+
+  @Test
+  void aTableReadInBatchesComesBackInOrder() throws Exception {
+    List<String[]> entities = entityRows(250);
+    Path file = dir.resolve("entities.arrow");
+    try (VectorSchemaRoot first = table(entities.subList(0, 100));
+        VectorSchemaRoot second = table(entities.subList(100, 250));
+        VectorSchemaRoot root = VectorSchemaRoot.create(first.getSchema(), memory);
+        var ch =
+            java.nio.channels.FileChannel.open(
+                file,
+                java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE);
+        ArrowFileWriter writer = new ArrowFileWriter(root, null, ch)) {
+      writer.start();
+      for (VectorSchemaRoot batch : List.of(first, second)) {
+        try (var records = new org.apache.arrow.vector.VectorUnloader(batch).getRecordBatch()) {
+          new org.apache.arrow.vector.VectorLoader(root).load(records);
+        }
+        writer.writeBatch();
+      }
+      writer.end();
+    }
+    List<List<String>> got;
+    try (var ch = Files.newByteChannel(file);
+        ArrowFileReader reader = new ArrowFileReader(ch, memory);
+        TrainingSet set =
+            client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), reader)) {
+      got = rows(set);
+    }
+    assertThat(got).isEqualTo(exportedByCommand(entities));
+  }
+
+  @Test
+  void aRefusedRequestDoesNotWaitForTheWholeTable() throws Exception {
+    Path file = dir.resolve("large.arrow");
+    List<String[]> rows = entityRows(20_000);
+    try (VectorSchemaRoot batch = table(rows);
+        var ch =
+            java.nio.channels.FileChannel.open(
+                file,
+                java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE);
+        ArrowFileWriter writer = new ArrowFileWriter(batch, null, ch)) {
+      writer.start();
+      for (int i = 0; i < 100; i++) {
+        writer.writeBatch(); // 2M rows in all
+      }
+      writer.end();
+    }
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+        java.time.Duration.ofSeconds(60),
+        () -> {
+          try (var ch = Files.newByteChannel(file);
+              ArrowFileReader reader = new ArrowFileReader(ch, memory)) {
+            assertThatThrownBy(
+                    () -> client.exportTrainingSet(TrainingSetRequest.forService("nope"), reader))
+                .isInstanceOfSatisfying(
+                    StatusRuntimeException.class,
+                    e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+          }
+        });
+  }
+
+  @Test
+  void aServiceExportsItsFeatures() throws Exception {
+    try (VectorSchemaRoot table = table(entityRows(20));
+        TrainingSet set = client.exportTrainingSet(TrainingSetRequest.forService("svc"), table)) {
+      assertThat(set.schema().getFields().stream().map(Field::getName).toList())
+          .containsExactly(
+              "card_id", "event_timestamp", "label", "card__amount", "card__country", "card__n_1h");
+      long rows = 0;
+      while (set.next()) {
+        rows += set.root().getRowCount();
+      }
+      assertThat(rows).isEqualTo(20);
+      assertThat(set.schema().findField("event_timestamp").getType())
+          .isEqualTo(new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"));
+    }
+  }
+
+  @Test
+  void badRequestsNameTheFieldAtFault() {
+    assertStatus(TrainingSetRequest.forService("nope"), Status.Code.NOT_FOUND, "service", "'nope'");
+    assertStatus(
+        TrainingSetRequest.forFeatures("card:amount", "card:nope"),
+        Status.Code.NOT_FOUND,
+        "card:nope");
+    assertStatus(TrainingSetRequest.forFeatures("nope:amount"), Status.Code.NOT_FOUND, "'nope'");
+    assertStatus(
+        TrainingSetRequest.forFeatures("amount"),
+        Status.Code.INVALID_ARGUMENT,
+        "features",
+        "view:feature");
+    assertStatus(
+        TrainingSetRequest.forFeatures(FEATURES).timestampColumn("when"),
+        Status.Code.INVALID_ARGUMENT,
+        "entity table",
+        "'when'");
+  }
+
+  @Test
+  void entityTablesWithMissingOrMistypedColumnsAreRefused() {
+    Schema noKey =
+        new Schema(
+            List.of(
+                Field.nullable(
+                    "event_timestamp", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"))));
+    Schema intKey =
+        new Schema(
+            List.of(
+                Field.nullable("card_id", new ArrowType.Int(64, true)),
+                Field.nullable(
+                    "event_timestamp", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"))));
+    Schema boolTime =
+        new Schema(
+            List.of(
+                Field.nullable("card_id", ArrowType.Utf8.INSTANCE),
+                Field.nullable("event_timestamp", ArrowType.Bool.INSTANCE)));
+    Schema nested =
+        new Schema(
+            List.of(
+                Field.nullable("card_id", ArrowType.Utf8.INSTANCE),
+                Field.nullable(
+                    "event_timestamp", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC")),
+                new Field(
+                    "extra",
+                    FieldType.nullable(ArrowType.Struct.INSTANCE),
+                    List.of(Field.nullable("x", new ArrowType.Int(32, true))))));
+    for (Object[] c :
+        new Object[][] {
+          {noKey, "card_id"}, {intKey, "card_id"}, {boolTime, "event_timestamp"}, {nested, "extra"}
+        }) {
+      try (VectorSchemaRoot root = VectorSchemaRoot.create((Schema) c[0], memory)) {
+        root.setRowCount(0);
+        assertThatThrownBy(
+                () -> client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), root))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                  assertThat(e.getStatus().getDescription())
+                      .contains("entity table")
+                      .contains("'" + c[1] + "'");
+                });
+      }
+    }
+  }
+
+  @Test
+  void malformedCommandsFromAnyFlightClientAreInvalidArguments() throws Exception {
+    ManagedChannel channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    FlightClient flight = FlightGrpcUtils.createFlightClient(memory, channel);
+    try {
+      for (String[] c :
+          new String[][] {
+            {"not json", "descriptor"},
+            {"[1]", "descriptor"},
+            {"{\"service\":\"svc\",\"label\":\"y\"}", "label: unknown field"},
+            {"{\"service\":\"svc\",\"features\":[\"card:amount\"]}", "service"},
+            {"{}", "service"},
+            {"{\"features\":[\"card:amount\", 3]}", "features[1]"},
+            {"{\"features\":[]}", "features"},
+            {"{\"service\":\"svc\",\"timestamp_column\":\"\"}", "timestamp_column"},
+          }) {
+        FlightClient.ExchangeReaderWriter x =
+            flight.doExchange(FlightDescriptor.command(c[0].getBytes(StandardCharsets.UTF_8)));
+        try {
+          x.getWriter().completed(); // the request is refused before any table is read
+          assertThatThrownBy(() -> x.getReader().next())
+              .as(c[0])
+              .isInstanceOfSatisfying(
+                  FlightRuntimeException.class,
+                  e -> {
+                    assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains(c[1]);
+                  });
+        } finally {
+          x.close();
+        }
+      }
+      FlightClient.ExchangeReaderWriter path = flight.doExchange(FlightDescriptor.path("a", "b"));
+      path.getWriter().completed();
+      assertThatThrownBy(() -> path.getReader().next())
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT));
+      path.close();
+    } finally {
+      flight.close();
+      channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    // The server goes on serving exports after all of these.
+    try (VectorSchemaRoot table = table(entityRows(5));
+        TrainingSet set = client.exportTrainingSet(TrainingSetRequest.forService("svc"), table)) {
+      assertThat(set.next()).isTrue();
+      assertThat(set.root().getRowCount()).isEqualTo(5);
+    }
+  }
+
+  private static void assertStatus(TrainingSetRequest request, Status.Code code, String... parts) {
+    try (VectorSchemaRoot table = table(entityRows(4))) {
+      assertThatThrownBy(() -> client.exportTrainingSet(request, table))
+          .as(request.toString())
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(code);
+                assertThat(e.getStatus().getDescription()).contains(parts);
+              });
+    }
+  }
+}
