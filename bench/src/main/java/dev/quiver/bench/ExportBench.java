@@ -63,6 +63,16 @@ public final class ExportBench implements Callable<Integer> {
   @Option(names = "--heap", description = "Heap of each child JVM. Default: ${DEFAULT-VALUE}.")
   String heap = "2g";
 
+  @Option(
+      names = "--quiver-jvm-arg",
+      description = "Extra JVM option of the quiver export child, e.g. a JFR recording.")
+  List<String> quiverJvmArgs = new ArrayList<>();
+
+  @Option(
+      names = "--keep",
+      description = "Reuse the data generated in --work by an earlier run of the same size.")
+  boolean keep;
+
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("duckdb")) {
       System.exit(duckdb(Path.of(args[1]), Path.of(args[2])));
@@ -73,14 +83,16 @@ public final class ExportBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path repo = work.resolve("repo");
-    RegistrySnapshot registry = writeRepo(repo);
-    long t0 = System.nanoTime();
-    generateHistory(registry, repo.resolve(".quiver/offline/exportbench"));
     Path table = work.resolve("entities.parquet");
-    generateEntities(table);
-    log(
-        "generated %d entity rows and %d x %d history rows in %.1f s",
-        entityRows, VIEWS, history, (System.nanoTime() - t0) / 1e9);
+    if (!keep || !Files.exists(table)) {
+      RegistrySnapshot registry = writeRepo(repo);
+      long t0 = System.nanoTime();
+      generateHistory(registry, repo.resolve(".quiver/offline/exportbench"));
+      generateEntities(table);
+      log(
+          "generated %d entity rows and %d x %d history rows in %.1f s",
+          entityRows, VIEWS, history, (System.nanoTime() - t0) / 1e9);
+    }
 
     List<String> features = new ArrayList<>();
     for (int v = 0; v < VIEWS; v++) {
@@ -89,26 +101,27 @@ public final class ExportBench implements Callable<Integer> {
       }
     }
     Path quiverOut = work.resolve("quiver.parquet");
-    Run quiver =
-        runChild(
-            List.of(
-                javaBin(),
-                "-Xmx" + heap,
-                "-jar",
-                quiverJar.toString(),
-                "export",
-                "--repo",
-                repo.toString(),
-                "--entities",
-                table.toString(),
-                "--features",
-                String.join(",", features),
-                "--out",
-                quiverOut.toString(),
-                "--memory-rows",
-                "1000000"),
-            "quiver-export");
+    List<String> quiverCommand = new ArrayList<>(List.of(javaBin(), "-Xmx" + heap));
+    quiverCommand.addAll(quiverJvmArgs);
+    quiverCommand.addAll(
+        List.of(
+            "-jar",
+            quiverJar.toString(),
+            "export",
+            "--repo",
+            repo.toString(),
+            "--entities",
+            table.toString(),
+            "--features",
+            String.join(",", features),
+            "--out",
+            quiverOut.toString(),
+            "--memory-rows",
+            "1000000"));
+    Files.deleteIfExists(quiverOut);
+    Run quiver = runChild(quiverCommand, "quiver-export");
     Path duckOut = work.resolve("duckdb.parquet");
+    Files.deleteIfExists(duckOut);
     Run duck =
         runChild(
             List.of(

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,8 +35,11 @@ final class Cells {
       out.writeByte(5);
       out.writeDouble(d);
     } else if (v instanceof String s) {
+      // Not writeUTF: it is slow and limited to 64 KiB.
+      byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
       out.writeByte(6);
-      out.writeUTF(s);
+      out.writeInt(utf8.length);
+      out.write(utf8);
     } else if (v instanceof ByteString b) {
       out.writeByte(7);
       out.writeInt(b.size());
@@ -64,7 +68,11 @@ final class Cells {
       case 3 -> in.readLong();
       case 4 -> in.readFloat();
       case 5 -> in.readDouble();
-      case 6 -> in.readUTF();
+      case 6 -> {
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        yield new String(b, StandardCharsets.UTF_8);
+      }
       case 7 -> {
         byte[] b = new byte[in.readInt()];
         in.readFully(b);
@@ -85,6 +93,16 @@ final class Cells {
 
   /** Orders entity keys element by element: numbers, then strings, then bytes. */
   static int compareKeys(List<Object> a, List<Object> b) {
+    if (a.size() == 1 && b.size() == 1) {
+      Object x = a.get(0);
+      Object y = b.get(0);
+      if (x instanceof String s && y instanceof String t) {
+        return s.compareTo(t);
+      }
+      if (x instanceof Long l && y instanceof Long m) {
+        return Long.compare(l, m);
+      }
+    }
     for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
       int c = compare(a.get(i), b.get(i));
       if (c != 0) {

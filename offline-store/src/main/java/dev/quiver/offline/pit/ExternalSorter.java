@@ -1,7 +1,5 @@
 package dev.quiver.offline.pit;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -67,28 +65,33 @@ final class ExternalSorter<T> implements AutoCloseable {
     Files.createDirectories(spillDir);
     Path run = Files.createTempFile(spillDir, "run-", ".bin");
     try (DataOutputStream out =
-        new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
+        new DataOutputStream(new Unsynchronized.Out(Files.newOutputStream(run)))) {
       for (T t : buffer) {
         codec.write(out, t);
       }
     }
     runs.add(run);
-    buffer = new ArrayList<>();
+    buffer.clear(); // keeps its capacity for the next run
   }
 
   /** Every item added, in order. Call once, after the last {@link #add}. */
   Iterator<T> sorted() throws IOException {
-    buffer.sort(order);
     if (runs.isEmpty()) {
+      buffer.sort(order);
       return buffer.iterator();
     }
+    // Once anything went to disk, the rest goes too: several sorted sequences are read at once
+    // (one per view), and each then holds only its read buffers.
+    if (!buffer.isEmpty()) {
+      spill();
+    }
+    buffer = new ArrayList<>(0);
     record Head<T>(T item, Iterator<T> source) {}
     PriorityQueue<Head<T>> heads = new PriorityQueue<>((a, b) -> order.compare(a.item(), b.item()));
     List<Iterator<T>> sources = new ArrayList<>();
     sources.add(buffer.iterator());
     for (Path run : runs) {
-      DataInputStream in =
-          new DataInputStream(new BufferedInputStream(Files.newInputStream(run), 1 << 16));
+      DataInputStream in = new DataInputStream(new Unsynchronized.In(Files.newInputStream(run)));
       open.add(in);
       sources.add(runIterator(in));
     }
@@ -146,6 +149,113 @@ final class ExternalSorter<T> implements AutoCloseable {
         return t;
       }
     };
+  }
+
+  /**
+   * Buffered streams without the per-call locking of {@code java.io}'s (JDK 17 locks on every
+   * byte), which dominated writing and reading runs value by value.
+   */
+  static final class Unsynchronized {
+    private Unsynchronized() {}
+
+    static final class Out extends java.io.OutputStream {
+      private final java.io.OutputStream out;
+      private final byte[] buf = new byte[1 << 16];
+      private int n;
+
+      Out(java.io.OutputStream out) {
+        this.out = out;
+      }
+
+      @Override
+      public void write(int b) throws IOException {
+        if (n == buf.length) {
+          flushBuffer();
+        }
+        buf[n++] = (byte) b;
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (len > buf.length - n) {
+          flushBuffer();
+          if (len > buf.length) {
+            out.write(b, off, len);
+            return;
+          }
+        }
+        System.arraycopy(b, off, buf, n, len);
+        n += len;
+      }
+
+      private void flushBuffer() throws IOException {
+        out.write(buf, 0, n);
+        n = 0;
+      }
+
+      @Override
+      public void flush() throws IOException {
+        flushBuffer();
+        out.flush();
+      }
+
+      @Override
+      public void close() throws IOException {
+        try {
+          flushBuffer();
+        } finally {
+          out.close();
+        }
+      }
+    }
+
+    static final class In extends java.io.InputStream {
+      private final java.io.InputStream in;
+      private final byte[] buf = new byte[1 << 16];
+      private int pos;
+      private int end;
+
+      In(java.io.InputStream in) {
+        this.in = in;
+      }
+
+      private boolean fill() throws IOException {
+        int r = in.read(buf, 0, buf.length);
+        if (r <= 0) {
+          return false;
+        }
+        pos = 0;
+        end = r;
+        return true;
+      }
+
+      @Override
+      public int read() throws IOException {
+        if (pos == end && !fill()) {
+          return -1;
+        }
+        return buf[pos++] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+          return 0;
+        }
+        if (pos == end && !fill()) {
+          return -1;
+        }
+        int k = Math.min(len, end - pos);
+        System.arraycopy(buf, pos, b, off, k);
+        pos += k;
+        return k;
+      }
+
+      @Override
+      public void close() throws IOException {
+        in.close();
+      }
+    }
   }
 
   @Override

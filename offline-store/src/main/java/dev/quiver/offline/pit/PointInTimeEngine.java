@@ -18,6 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
 /**
@@ -152,10 +157,12 @@ public final class PointInTimeEngine {
               + "'; columns: "
               + columns);
     }
-    Map<ViewInput, Iterator<Result>> results = new LinkedHashMap<>();
-    List<ExternalSorter<?>> sorters = new ArrayList<>();
-    try {
-      for (ViewInput view : views) {
+    // Views with the same join keys share one sort of the entity rows, one merge and one sort of
+    // the results: the entity table is read once for all of them, and once more for the output.
+    Map<List<String>, KeyGroup> byKeys = new LinkedHashMap<>();
+    for (ViewInput view : views) {
+      KeyGroup g = byKeys.get(view.joinKeys());
+      if (g == null) {
         int[] keyIndex = new int[view.joinKeys().size()];
         for (int k = 0; k < keyIndex.length; k++) {
           keyIndex[k] = columns.indexOf(view.joinKeys().get(k));
@@ -169,45 +176,68 @@ public final class PointInTimeEngine {
                     + columns);
           }
         }
-        ExternalSorter<Query> queries =
-            sorter(
-                Comparator.<Query, List<Object>>comparing(Query::key, Cells::compareKeys)
-                    .thenComparingLong(Query::t)
-                    .thenComparingLong(Query::row),
-                QUERY_CODEC);
-        sorters.add(queries);
-        try (CloseableIterator<Object[]> rows = table.rows()) {
-          long i = 0;
-          while (rows.hasNext()) {
-            Object[] r = rows.next();
-            Object ts = r[tsIndex];
-            if (ts != null) {
-              List<Object> key = new ArrayList<>(keyIndex.length);
-              boolean complete = true;
-              for (int k : keyIndex) {
-                Object v = normalize(r[k]);
-                complete &= v != null;
-                key.add(v);
-              }
-              if (complete) {
-                queries.add(new Query(List.copyOf(key), (Long) ts, i));
+        g = new KeyGroup(keyIndex);
+        byKeys.put(view.joinKeys(), g);
+      }
+      g.add(view);
+    }
+    List<KeyGroup> groups = List.copyOf(byKeys.values());
+    List<ExternalSorter<?>> sorters = new ArrayList<>();
+    // The views' rows are read and sorted on other cores while this thread reads the entity table.
+    ExecutorService readers =
+        Executors.newFixedThreadPool(
+            Math.max(1, Math.min(views.size(), Runtime.getRuntime().availableProcessors() - 1)),
+            r -> {
+              Thread t = new Thread(r, "quiver-pit-read");
+              t.setDaemon(true);
+              return t;
+            });
+    Map<ViewInput, Future<ExternalSorter<ViewRows>>> stored = new LinkedHashMap<>();
+    try {
+      for (ViewInput view : views) {
+        ExternalSorter<ViewRows> rows = sorter(ROW_ORDER, rowCodec(view.width()));
+        sorters.add(rows);
+        stored.put(
+            view,
+            readers.submit(
+                () -> {
+                  try (CloseableIterator<ViewRows> it = view.rows().read()) {
+                    while (it.hasNext()) {
+                      rows.add(it.next());
+                    }
+                  }
+                  return rows;
+                }));
+      }
+      for (KeyGroup g : groups) {
+        g.queries = sorter(QUERY_ORDER, QUERY_CODEC);
+        sorters.add(g.queries);
+      }
+      try (CloseableIterator<Object[]> rows = Prefetch.of(table.rows(), "quiver-pit-table")) {
+        long i = 0;
+        while (rows.hasNext()) {
+          Object[] r = rows.next();
+          if (r[tsIndex] instanceof Long ts) {
+            for (KeyGroup g : groups) {
+              List<Object> key = g.key(r);
+              if (key != null) {
+                g.queries.add(new Query(key, ts, i));
               }
             }
-            i++;
           }
+          i++;
         }
-        ExternalSorter<ViewRows> stored = sorter(ROW_ORDER, rowCodec(view.width()));
-        sorters.add(stored);
-        try (CloseableIterator<ViewRows> rows = view.rows().read()) {
-          while (rows.hasNext()) {
-            stored.add(rows.next());
-          }
+      }
+      for (KeyGroup g : groups) {
+        List<Cursor> cursors = new ArrayList<>();
+        for (ViewInput view : g.views) {
+          cursors.add(new Cursor(view, await(stored.get(view)).sorted()));
         }
         ExternalSorter<Result> joined =
-            sorter(Comparator.comparingLong(Result::row), resultCodec(view.width()));
+            sorter(Comparator.comparingLong(Result::row), resultCodec(g.width));
         sorters.add(joined);
-        merge(view, queries.sorted(), stored.sorted(), joined);
-        results.put(view, joined.sorted());
+        merge(g, cursors, g.queries.sorted(), joined);
+        g.results = joined.sorted();
       }
 
       List<String> header = new ArrayList<>(columns);
@@ -216,24 +246,26 @@ public final class PointInTimeEngine {
       }
       out.columns(header);
       long n = 0;
-      try (CloseableIterator<Object[]> rows = table.rows()) {
-        Map<ViewInput, Result> pending = new LinkedHashMap<>();
+      try (CloseableIterator<Object[]> rows = Prefetch.of(table.rows(), "quiver-pit-table")) {
         while (rows.hasNext()) {
           Object[] r = rows.next();
           Object[] row = new Object[header.size()];
           System.arraycopy(r, 0, row, 0, r.length);
+          for (KeyGroup g : groups) {
+            g.current = null;
+            if (g.pending == null && g.results.hasNext()) {
+              g.pending = g.results.next();
+            }
+            if (g.pending != null && g.pending.row() == n) {
+              g.current = g.pending.values();
+              g.pending = null;
+            }
+          }
           int at = r.length;
           for (ViewInput v : views) {
-            Result res = pending.get(v);
-            Iterator<Result> it = results.get(v);
-            if (res == null && it.hasNext()) {
-              res = it.next();
-            }
-            if (res != null && res.row() == n) {
-              System.arraycopy(res.values(), 0, row, at, res.values().length);
-              pending.remove(v);
-            } else {
-              pending.put(v, res);
+            KeyGroup g = byKeys.get(v.joinKeys());
+            if (g.current != null) {
+              System.arraycopy(g.current, g.offset(v), row, at, v.width());
             }
             at += v.width();
           }
@@ -247,38 +279,120 @@ public final class PointInTimeEngine {
       options.progress().accept(n);
       return n;
     } finally {
+      // No reader may still write a run file when the sorters delete theirs.
+      readers.shutdownNow();
+      try {
+        readers.awaitTermination(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       for (ExternalSorter<?> s : sorters) {
         s.close();
       }
     }
   }
 
-  /** Walks queries and rows, both in key then time order, keeping each key's latest usable row. */
-  private static void merge(
-      ViewInput view, Iterator<Query> queries, Iterator<ViewRows> rows, ExternalSorter<Result> out)
-      throws IOException {
-    long ttlMicros = view.ttl().toNanos() / 1000;
-    int features = view.features().size();
-    List<Aggregator> aggregators = view.aggregations().stream().map(Aggregator::new).toList();
-    Object[] nulls = new Object[view.width()];
-    ViewRows next = rows.hasNext() ? rows.next() : null;
-    ViewRows latest = null;
-    // Rows of the current key with event_ts <= t, oldest first, kept for the aggregation windows.
-    ArrayDeque<ViewRows> window = new ArrayDeque<>();
-    List<Object> currentKey = null;
-    while (queries.hasNext()) {
-      Query q = queries.next();
-      if (currentKey == null || Cells.compareKeys(currentKey, q.key()) != 0) {
-        currentKey = q.key();
-        latest = null;
-        window.clear();
-        while (next != null && Cells.compareKeys(next.key(), q.key()) < 0) {
-          next = rows.hasNext() ? rows.next() : null;
+  private static <T> T await(Future<T> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading feature rows");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(cause);
+    }
+  }
+
+  /** Views sharing join keys, joined in one pass over the entity rows sorted by those keys. */
+  private static final class KeyGroup {
+    final int[] keyIndex;
+    final List<ViewInput> views = new ArrayList<>();
+    final List<Integer> offsets = new ArrayList<>();
+    int width;
+    ExternalSorter<Query> queries;
+    Iterator<Result> results;
+    Result pending;
+    Object[] current;
+
+    KeyGroup(int[] keyIndex) {
+      this.keyIndex = keyIndex;
+    }
+
+    void add(ViewInput view) {
+      views.add(view);
+      offsets.add(width);
+      width += view.width();
+    }
+
+    int offset(ViewInput view) {
+      return offsets.get(views.indexOf(view));
+    }
+
+    /** The entity row's key for these views, or null when a part of it is missing. */
+    List<Object> key(Object[] row) {
+      if (keyIndex.length == 1) {
+        Object v = normalize(row[keyIndex[0]]);
+        return v == null ? null : List.of(v);
+      }
+      Object[] key = new Object[keyIndex.length];
+      for (int k = 0; k < keyIndex.length; k++) {
+        key[k] = normalize(row[keyIndex[k]]);
+        if (key[k] == null) {
+          return null;
         }
       }
+      return List.of(key);
+    }
+  }
+
+  /** One view's position in its sorted rows during a merge. */
+  private static final class Cursor {
+    final ViewInput view;
+    final Iterator<ViewRows> rows;
+    final long ttlMicros;
+    final int features;
+    final List<Aggregator> aggregators;
+    // Rows of the current key with event_ts <= t, oldest first, kept for the aggregation windows.
+    final ArrayDeque<ViewRows> window = new ArrayDeque<>();
+    ViewRows next;
+    ViewRows latest;
+
+    Cursor(ViewInput view, Iterator<ViewRows> rows) {
+      this.view = view;
+      this.rows = rows;
+      this.ttlMicros = view.ttl().toNanos() / 1000;
+      this.features = view.features().size();
+      this.aggregators = view.aggregations().stream().map(Aggregator::new).toList();
+      this.next = rows.hasNext() ? rows.next() : null;
+    }
+
+    /** A new entity key: forget the last one's rows and skip to this one's. */
+    void startKey(List<Object> key) {
+      latest = null;
+      window.clear();
+      while (next != null && Cells.compareKeys(next.key(), key) < 0) {
+        next = rows.hasNext() ? rows.next() : null;
+      }
+    }
+
+    /**
+     * Takes in the key's rows with {@code event_ts <= t} and writes the values as of t into {@code
+     * values} from {@code at}; returns false (writing nothing) when the key has no row yet.
+     */
+    boolean valuesAt(Query q, Object[] values, int at) {
       while (next != null
-          && Cells.compareKeys(next.key(), q.key()) == 0
-          && next.eventMicros() <= q.t()) {
+          && next.eventMicros() <= q.t()
+          && Cells.compareKeys(next.key(), q.key()) == 0) {
         latest = next;
         if (!aggregators.isEmpty()) {
           window.addLast(next);
@@ -286,12 +400,10 @@ public final class PointInTimeEngine {
         next = rows.hasNext() ? rows.next() : null;
       }
       if (latest == null) {
-        out.add(new Result(q.row(), nulls));
-        continue;
+        return false;
       }
-      Object[] values = new Object[view.width()];
       if (ttlMicros == 0 || q.t() - latest.eventMicros() <= ttlMicros) {
-        System.arraycopy(latest.values(), 0, values, 0, features);
+        System.arraycopy(latest.values(), 0, values, at, features);
       }
       if (!aggregators.isEmpty()) {
         long tMillis = Math.floorDiv(q.t(), 1000L);
@@ -317,14 +429,42 @@ public final class PointInTimeEngine {
                     r.partition(),
                     r.offset()));
           }
-          values[features + a] = JavaValues.toJava(agg.result(state));
+          values[at + features + a] = JavaValues.toJava(agg.result(state));
         }
         // Windows only move forward with t: rows older than every window start are done.
         while (!window.isEmpty() && window.peekFirst().eventMicros() < oldest) {
           window.pollFirst();
         }
       }
-      out.add(new Result(q.row(), values));
+      return true;
+    }
+  }
+
+  /**
+   * Walks the entity rows and every view's rows, all in key then time order, keeping each key's
+   * latest usable row per view.
+   */
+  private static void merge(
+      KeyGroup group, List<Cursor> cursors, Iterator<Query> queries, ExternalSorter<Result> out)
+      throws IOException {
+    Object[] nulls = new Object[group.width];
+    List<Object> currentKey = null;
+    while (queries.hasNext()) {
+      Query q = queries.next();
+      if (currentKey == null || Cells.compareKeys(currentKey, q.key()) != 0) {
+        currentKey = q.key();
+        for (Cursor c : cursors) {
+          c.startKey(currentKey);
+        }
+      }
+      Object[] values = new Object[group.width];
+      boolean any = false;
+      int at = 0;
+      for (Cursor c : cursors) {
+        any |= c.valuesAt(q, values, at);
+        at += c.view.width();
+      }
+      out.add(new Result(q.row(), any ? values : nulls));
     }
   }
 
@@ -336,12 +476,30 @@ public final class PointInTimeEngine {
     return v instanceof Integer i ? (Object) i.longValue() : v;
   }
 
+  private static final Comparator<Query> QUERY_ORDER =
+      (a, b) -> {
+        int c = Cells.compareKeys(a.key(), b.key());
+        if (c != 0) {
+          return c;
+        }
+        c = Long.compare(a.t(), b.t());
+        return c != 0 ? c : Long.compare(a.row(), b.row());
+      };
+
   static final Comparator<ViewRows> ROW_ORDER =
-      Comparator.<ViewRows, List<Object>>comparing(ViewRows::key, Cells::compareKeys)
-          .thenComparingLong(ViewRows::eventMicros)
-          .thenComparingLong(ViewRows::createdMicros)
-          .thenComparingInt(ViewRows::partition)
-          .thenComparingLong(ViewRows::offset);
+      (a, b) -> {
+        int c = Cells.compareKeys(a.key(), b.key());
+        if (c == 0) {
+          c = Long.compare(a.eventMicros(), b.eventMicros());
+        }
+        if (c == 0) {
+          c = Long.compare(a.createdMicros(), b.createdMicros());
+        }
+        if (c == 0) {
+          c = Integer.compare(a.partition(), b.partition());
+        }
+        return c != 0 ? c : Long.compare(a.offset(), b.offset());
+      };
 
   /** The created time of a row without one; sorts before any value, as online. */
   public static final long NO_CREATED = OrderKey.NO_CREATED_TIME;

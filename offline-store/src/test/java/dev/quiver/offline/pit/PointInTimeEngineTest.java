@@ -148,6 +148,126 @@ class PointInTimeEngineTest {
     }
   }
 
+  /** The values a view's rows give a key at t by the rules, found by looking at every row. */
+  static Object[] bruteForce(List<ViewRows> rows, long ttl, List<Object> key, long t) {
+    Object[] out = new Object[2];
+    ViewRows best =
+        rows.stream()
+            .filter(r -> r.key().equals(key) && r.eventMicros() <= t)
+            .max(PointInTimeEngine.ROW_ORDER)
+            .orElse(null);
+    if (best != null && (ttl == 0 || t - best.eventMicros() <= ttl)) {
+      out[0] = best.values()[0];
+      out[1] = best.values()[1];
+    }
+    return out;
+  }
+
+  @Test
+  void severalViewsWithSharedAndDifferentKeysAgreeWithBruteForce() throws Exception {
+    Random random = new Random(7);
+    for (int trial = 0; trial < 300; trial++) {
+      Data a = generate(random);
+      Data b = generate(random);
+      Data c = generate(random);
+      // View c is keyed by (id, region): give its rows and the table a region.
+      List<ViewRows> cRows = new ArrayList<>();
+      for (ViewRows row : c.rows()) {
+        cRows.add(
+            new ViewRows(
+                List.of(row.key().get(0), "r" + random.nextInt(2)),
+                row.eventMicros(),
+                row.createdMicros(),
+                row.partition(),
+                row.offset(),
+                row.values()));
+      }
+      List<Object[]> table = new ArrayList<>();
+      for (Object[] q : a.table()) {
+        table.add(
+            new Object[] {
+              q[0], q[1], q[2], random.nextInt(5) == 0 ? null : "r" + random.nextInt(2)
+            });
+      }
+      ViewInput va =
+          new ViewInput(
+              "a",
+              List.of("id"),
+              Duration.ofNanos(a.ttlMicros() * 1000),
+              List.of("f", "seq"),
+              () -> iterate(a.rows()));
+      ViewInput vb =
+          new ViewInput(
+              "b",
+              List.of("id"),
+              Duration.ofNanos(b.ttlMicros() * 1000),
+              List.of("f", "seq"),
+              () -> iterate(b.rows()));
+      ViewInput vc =
+          new ViewInput(
+              "c",
+              List.of("id", "region"),
+              Duration.ofNanos(c.ttlMicros() * 1000),
+              List.of("f", "seq"),
+              () -> iterate(cRows));
+      List<Object[]> got = new ArrayList<>();
+      new PointInTimeEngine(
+              new PointInTimeEngine.Options(
+                  1 + random.nextInt(10), dir.resolve("multi" + trial), n -> {}))
+          .join(
+              new PointInTimeEngine.Table() {
+                @Override
+                public List<String> columns() {
+                  return List.of("id", "ts", "label", "region");
+                }
+
+                @Override
+                public CloseableIterator<Object[]> rows() {
+                  return iterate(table);
+                }
+              },
+              "ts",
+              List.of(va, vc, vb),
+              Map.of(
+                  va, List.of("a__f", "a__seq"),
+                  vb, List.of("b__f", "b__seq"),
+                  vc, List.of("c__f", "c__seq")),
+              new PointInTimeEngine.Output() {
+                @Override
+                public void columns(List<String> names) {
+                  assertThat(names)
+                      .containsExactly(
+                          "id", "ts", "label", "region", "a__f", "a__seq", "c__f", "c__seq", "b__f",
+                          "b__seq");
+                }
+
+                @Override
+                public void row(Object[] values) {
+                  got.add(values);
+                }
+              });
+      assertThat(got).hasSameSizeAs(table);
+      for (int i = 0; i < table.size(); i++) {
+        Object[] q = table.get(i);
+        List<Object> want = new ArrayList<>(Arrays.asList(q));
+        Object[] none = new Object[2];
+        long t = (Long) q[1];
+        want.addAll(
+            Arrays.asList(
+                q[0] == null ? none : bruteForce(a.rows(), a.ttlMicros(), List.of(q[0]), t)));
+        want.addAll(
+            Arrays.asList(
+                q[0] == null || q[3] == null
+                    ? none
+                    : bruteForce(cRows, c.ttlMicros(), List.of(q[0], q[3]), t)));
+        want.addAll(
+            Arrays.asList(
+                q[0] == null ? none : bruteForce(b.rows(), b.ttlMicros(), List.of(q[0]), t)));
+        assertThat(got.get(i)).as("trial %d, row %d", trial, i).containsExactly(want.toArray());
+      }
+    }
+  }
+
   @Test
   void inputsManyTimesTheMemoryLimitSpillAndComplete() throws Exception {
     // 200,000 feature rows and 100,000 entity rows through sorts that hold 5,000 rows each.
