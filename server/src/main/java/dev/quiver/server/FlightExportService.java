@@ -63,31 +63,37 @@ final class FlightExportService extends NoOpFlightProducer {
   private final Path workDir;
   private final BufferAllocator allocator;
   private final Semaphore slots;
-  private final int memoryRows;
+  private final Limits limits;
   private final MeterRegistry meters;
+
+  /**
+   * What one server allows.
+   *
+   * @param concurrent exports that may run at once; more get {@code RESOURCE_EXHAUSTED}
+   * @param entityRows rows an entity table may have; a larger one gets {@code INVALID_ARGUMENT}
+   * @param memoryRows rows a sort keeps in memory before spilling
+   */
+  record Limits(int concurrent, long entityRows, int memoryRows) {}
 
   /**
    * @param registry the registry version being served
    * @param offlineRoot the offline store of the served project
    * @param workDir where entity tables and results are spooled, one directory per export
-   * @param maxConcurrent exports that may run at once; more get {@code RESOURCE_EXHAUSTED}
-   * @param memoryRows rows a sort keeps in memory before spilling
    */
   FlightExportService(
       Supplier<RegistrySnapshot> registry,
       Supplier<Path> offlineRoot,
       Path workDir,
       BufferAllocator allocator,
-      int maxConcurrent,
-      int memoryRows,
+      Limits limits,
       MeterRegistry meters)
       throws IOException {
     this.registry = registry;
     this.offlineRoot = offlineRoot;
     this.workDir = workDir;
     this.allocator = allocator;
-    this.slots = new Semaphore(maxConcurrent);
-    this.memoryRows = memoryRows;
+    this.slots = new Semaphore(limits.concurrent());
+    this.limits = limits;
     this.meters = meters;
     // Spools of exports that a crash interrupted.
     delete(workDir);
@@ -135,7 +141,7 @@ final class FlightExportService extends NoOpFlightProducer {
       acquired = true;
       work = Files.createTempDirectory(workDir, "export-");
       Path entities = work.resolve("entities.arrow");
-      long rows = spool(reader, entities, context);
+      long rows = spool(reader, entities, context, limits.entityRows());
       Path out = work.resolve("training-set.arrow");
       TrainingSetExport.Summary summary;
       try {
@@ -149,7 +155,7 @@ final class FlightExportService extends NoOpFlightProducer {
                     request.service(),
                     request.features(),
                     out,
-                    memoryRows,
+                    limits.memoryRows(),
                     work),
                 done -> {
                   if (context.isCancelled()) {
@@ -245,7 +251,7 @@ final class FlightExportService extends NoOpFlightProducer {
   }
 
   /** Writes the client's batches to an Arrow IPC file; returns the number of rows. */
-  private static long spool(FlightStream reader, Path file, CallContext context)
+  private static long spool(FlightStream reader, Path file, CallContext context, long maxRows)
       throws IOException {
     long rows = 0;
     VectorSchemaRoot root = reader.getRoot();
@@ -260,6 +266,13 @@ final class FlightExportService extends NoOpFlightProducer {
               .toRuntimeException();
         }
         rows += root.getRowCount();
+        if (rows > maxRows) {
+          throw invalid(
+              "entity table: more than "
+                  + maxRows
+                  + " rows, the most this server takes in one export (quiver serve"
+                  + " --max-export-rows); split the table");
+        }
         out.writeBatch();
       }
       out.end();

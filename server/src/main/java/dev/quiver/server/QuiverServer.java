@@ -72,6 +72,7 @@ public final class QuiverServer implements AutoCloseable {
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
     private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
     private int maxConcurrentExports = 2;
+    private long maxExportRows = DEFAULT_MAX_EXPORT_ROWS;
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -90,6 +91,7 @@ public final class QuiverServer implements AutoCloseable {
       c.cacheBytes = cacheBytes;
       c.offlineCommitInterval = offlineCommitInterval;
       c.maxConcurrentExports = maxConcurrentExports;
+      c.maxExportRows = maxExportRows;
       return c;
     }
 
@@ -171,6 +173,16 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
+    /** Entity rows one training-set export over Arrow Flight may send. */
+    public Options withMaxExportRows(long max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("the export row limit must be positive: " + max);
+      }
+      Options c = copy();
+      c.maxExportRows = max;
+      return c;
+    }
+
     /** Request time for TTL checks. */
     public Options withClock(Clock requestClock) {
       Options c = copy();
@@ -182,6 +194,9 @@ public final class QuiverServer implements AutoCloseable {
       return settings;
     }
   }
+
+  /** Entity rows one Flight export may send unless configured otherwise. */
+  public static final long DEFAULT_MAX_EXPORT_ROWS = 100_000_000L;
 
   private final Options options;
   private final List<AutoCloseable> resources = new ArrayList<>();
@@ -264,8 +279,8 @@ public final class QuiverServer implements AutoCloseable {
             () -> offlineRoot,
             settings.dataDir().resolve("exports"),
             flightMemory,
-            options.maxConcurrentExports,
-            1_000_000,
+            new FlightExportService.Limits(
+                options.maxConcurrentExports, options.maxExportRows, 1_000_000),
             meters);
 
     health = new HealthStatusManager();

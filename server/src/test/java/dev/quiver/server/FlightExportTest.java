@@ -57,6 +57,8 @@ class FlightExportTest {
   static final List<String> FEATURES =
       List.of("card:amount", "card:country", "card:per_item", "card:n_1h");
 
+  static final int MAX_ROWS = 10_000;
+
   @TempDir static Path dir;
   static EmbeddedKafka kafka;
   static QuiverServer server;
@@ -71,7 +73,14 @@ class FlightExportTest {
     repo = dir.resolve("repo");
     registry = TestCluster.apply(repo, "flight", OnlinePathTest.REGISTRY, false);
     kafka = EmbeddedKafka.start(dir.resolve("kafka"));
-    server = TestCluster.serve(repo, kafka);
+    server =
+        QuiverServer.start(
+            QuiverServer.Options.defaults(RepoSettings.read(repo))
+                .withBootstrap(kafka.bootstrapServers())
+                .withGrpcPort(0)
+                .withFlightPort(0)
+                .withHost("127.0.0.1")
+                .withMaxExportRows(MAX_ROWS));
     client = TestCluster.client(server);
     memory = new RootAllocator();
     Random random = new Random(5);
@@ -294,6 +303,29 @@ class FlightExportTest {
                     e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
           }
         });
+  }
+
+  @Test
+  void anEntityTableOverTheServersLimitIsRefused() {
+    try (VectorSchemaRoot table = table(entityRows(MAX_ROWS + 1))) {
+      assertThatThrownBy(
+              () -> client.exportTrainingSet(TrainingSetRequest.forService("svc"), table))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                assertThat(e.getStatus().getDescription())
+                    .contains("entity table", "more than " + MAX_ROWS + " rows");
+              });
+    }
+    try (VectorSchemaRoot table = table(entityRows(MAX_ROWS));
+        TrainingSet set = client.exportTrainingSet(TrainingSetRequest.forService("svc"), table)) {
+      long rows = 0;
+      while (set.next()) {
+        rows += set.root().getRowCount();
+      }
+      assertThat(rows).as("exactly the limit is allowed").isEqualTo(MAX_ROWS);
+    }
   }
 
   @Test

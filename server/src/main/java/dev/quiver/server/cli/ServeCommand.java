@@ -60,6 +60,13 @@ final class ServeCommand implements Callable<Integer> {
   int maxExports = 2;
 
   @Option(
+      names = "--max-export-rows",
+      paramLabel = "N",
+      description =
+          "Most entity rows of one training-set export over Arrow Flight. Default: ${DEFAULT-VALUE}.")
+  long maxExportRows = QuiverServer.DEFAULT_MAX_EXPORT_ROWS;
+
+  @Option(
       names = "--host",
       paramLabel = "ADDRESS",
       description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
@@ -96,6 +103,7 @@ final class ServeCommand implements Callable<Integer> {
             .withGrpcPort(port)
             .withFlightPort(flightPort)
             .withMaxConcurrentExports(maxExports)
+            .withMaxExportRows(maxExportRows)
             .withMaxEntities(maxEntities);
     options =
         options
