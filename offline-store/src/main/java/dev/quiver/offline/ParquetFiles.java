@@ -1,13 +1,16 @@
 package dev.quiver.offline;
 
+import dev.quiver.proto.v1.ValueType;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.ReadSupport;
+import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.example.ExampleParquetWriter;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
@@ -30,6 +33,40 @@ public final class ParquetFiles {
         .withCompressionCodec(CompressionCodecName.SNAPPY)
         .withExtraMetaData(metadata)
         .build();
+  }
+
+  /**
+   * A Snappy-compressed writer of rows as value arrays, one value per column of {@code schema}
+   * (whose top-level columns have the registry types {@code types}).
+   */
+  public static ParquetWriter<Object[]> rowWriter(
+      Path file, MessageType schema, List<ValueType> types, Map<String, String> metadata)
+      throws IOException {
+    return new RowWriterBuilder(
+            new LocalOutputFile(file), new RowWriteSupport(schema, types, metadata))
+        .withConf(new Configuration(false))
+        .withCompressionCodec(CompressionCodecName.SNAPPY)
+        .build();
+  }
+
+  private static final class RowWriterBuilder
+      extends ParquetWriter.Builder<Object[], RowWriterBuilder> {
+    private final WriteSupport<Object[]> support;
+
+    RowWriterBuilder(org.apache.parquet.io.OutputFile file, WriteSupport<Object[]> support) {
+      super(file);
+      this.support = support;
+    }
+
+    @Override
+    protected RowWriterBuilder self() {
+      return this;
+    }
+
+    @Override
+    protected WriteSupport<Object[]> getWriteSupport(Configuration conf) {
+      return support;
+    }
   }
 
   /** A reader of {@code file}'s records. */

@@ -17,8 +17,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
-import org.apache.parquet.example.data.Group;
-import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.Type;
@@ -86,31 +84,25 @@ public abstract class ExportWriter implements AutoCloseable {
   }
 
   private static final class ParquetExport extends ExportWriter {
-    private final List<Column> columns;
-    private final SimpleGroupFactory factory;
-    private final ParquetWriter<Group> writer;
+    private final ParquetWriter<Object[]> writer;
     private boolean finished;
 
     ParquetExport(Path out, List<Column> columns) throws IOException {
       super(out);
-      this.columns = columns;
       Types.MessageTypeBuilder m = Types.buildMessage();
       for (Column c : columns) {
         m.addField(ParquetSchemas.column(c.name(), c.type(), Type.Repetition.OPTIONAL));
       }
       MessageType schema = m.named("training_set");
       Files.deleteIfExists(temp);
-      this.factory = new SimpleGroupFactory(schema);
-      this.writer = ParquetFiles.writer(temp, schema, java.util.Map.of());
+      this.writer =
+          ParquetFiles.rowWriter(
+              temp, schema, columns.stream().map(Column::type).toList(), java.util.Map.of());
     }
 
     @Override
     public void row(Object[] values) throws IOException {
-      Group g = factory.newGroup();
-      for (int i = 0; i < values.length; i++) {
-        ParquetSchemas.value(g, columns.get(i).name(), columns.get(i).type(), values[i]);
-      }
-      writer.write(g);
+      writer.write(values);
     }
 
     @Override

@@ -175,7 +175,8 @@ public final class TrainingSetExport {
     int first = inputColumns.size();
     long[] nulls = new long[featureColumns.size()];
     long rows;
-    try (ExportWriter writer = ExportWriter.open(request.out(), columns)) {
+    try (ExportWriter file = ExportWriter.open(request.out(), columns);
+        BackgroundWriter writer = new BackgroundWriter(file)) {
       rows =
           new PointInTimeEngine(
                   new PointInTimeEngine.Options(
@@ -202,7 +203,7 @@ public final class TrainingSetExport {
                       writer.row(values);
                     }
                   });
-      writer.commit();
+      writer.finish();
     }
     Map<String, Long> nullCounts = new LinkedHashMap<>();
     for (int i = 0; i < nulls.length; i++) {

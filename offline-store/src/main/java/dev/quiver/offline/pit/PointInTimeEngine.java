@@ -37,6 +37,8 @@ import java.util.function.LongConsumer;
  * one sorter holds. Not thread-safe; one run at a time.
  */
 public final class PointInTimeEngine {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(PointInTimeEngine.class);
 
   /** A source of rows that can be read more than once. */
   public interface Table {
@@ -126,8 +128,6 @@ public final class PointInTimeEngine {
 
   private record Query(List<Object> key, long t, long row) {}
 
-  private record Result(long row, Object[] values) {}
-
   private final Options options;
 
   public PointInTimeEngine(Options options) {
@@ -213,6 +213,7 @@ public final class PointInTimeEngine {
         g.queries = sorter(QUERY_ORDER, QUERY_CODEC);
         sorters.add(g.queries);
       }
+      long total = 0;
       try (CloseableIterator<Object[]> rows = Prefetch.of(table.rows(), "quiver-pit-table")) {
         long i = 0;
         while (rows.hasNext()) {
@@ -227,17 +228,20 @@ public final class PointInTimeEngine {
           }
           i++;
         }
+        total = i;
       }
+      long started = System.nanoTime();
+      LOG.debug("entity rows read and keyed");
       for (KeyGroup g : groups) {
         List<Cursor> cursors = new ArrayList<>();
         for (ViewInput view : g.views) {
           cursors.add(new Cursor(view, await(stored.get(view)).sorted()));
         }
-        ExternalSorter<Result> joined =
-            sorter(Comparator.comparingLong(Result::row), resultCodec(g.width));
-        sorters.add(joined);
-        merge(g, cursors, g.queries.sorted(), joined);
-        g.results = joined.sorted();
+        LOG.debug("feature rows read ({} ms waited)", (System.nanoTime() - started) / 1_000_000);
+        g.results =
+            new RowOrderedResults(total, g.width, options.maxRowsInMemory(), options.spillDir());
+        merge(g, cursors, g.queries.sorted(), g.results);
+        LOG.debug("merged");
       }
 
       List<String> header = new ArrayList<>(columns);
@@ -252,14 +256,7 @@ public final class PointInTimeEngine {
           Object[] row = new Object[header.size()];
           System.arraycopy(r, 0, row, 0, r.length);
           for (KeyGroup g : groups) {
-            g.current = null;
-            if (g.pending == null && g.results.hasNext()) {
-              g.pending = g.results.next();
-            }
-            if (g.pending != null && g.pending.row() == n) {
-              g.current = g.pending.values();
-              g.pending = null;
-            }
+            g.current = g.results.next();
           }
           int at = r.length;
           for (ViewInput v : views) {
@@ -277,6 +274,7 @@ public final class PointInTimeEngine {
         }
       }
       options.progress().accept(n);
+      LOG.debug("written");
       return n;
     } finally {
       // No reader may still write a run file when the sorters delete theirs.
@@ -288,6 +286,11 @@ public final class PointInTimeEngine {
       }
       for (ExternalSorter<?> s : sorters) {
         s.close();
+      }
+      for (KeyGroup g : groups) {
+        if (g.results != null) {
+          g.results.close();
+        }
       }
     }
   }
@@ -320,8 +323,7 @@ public final class PointInTimeEngine {
     final List<Integer> offsets = new ArrayList<>();
     int width;
     ExternalSorter<Query> queries;
-    Iterator<Result> results;
-    Result pending;
+    RowOrderedResults results;
     Object[] current;
 
     KeyGroup(int[] keyIndex) {
@@ -445,7 +447,7 @@ public final class PointInTimeEngine {
    * latest usable row per view.
    */
   private static void merge(
-      KeyGroup group, List<Cursor> cursors, Iterator<Query> queries, ExternalSorter<Result> out)
+      KeyGroup group, List<Cursor> cursors, Iterator<Query> queries, RowOrderedResults out)
       throws IOException {
     Object[] nulls = new Object[group.width];
     List<Object> currentKey = null;
@@ -464,7 +466,7 @@ public final class PointInTimeEngine {
         any |= c.valuesAt(q, values, at);
         at += c.view.width();
       }
-      out.add(new Result(q.row(), any ? values : nulls));
+      out.put(q.row(), any ? values : nulls);
     }
   }
 
@@ -545,28 +547,6 @@ public final class PointInTimeEngine {
           values[i] = Cells.read(in);
         }
         return new ViewRows(key, e, c, p, o, values);
-      }
-    };
-  }
-
-  private static ExternalSorter.Codec<Result> resultCodec(int width) {
-    return new ExternalSorter.Codec<>() {
-      @Override
-      public void write(DataOutputStream out, Result r) throws IOException {
-        out.writeLong(r.row());
-        for (Object v : r.values()) {
-          Cells.write(out, v);
-        }
-      }
-
-      @Override
-      public Result read(DataInputStream in) throws IOException {
-        long row = in.readLong();
-        Object[] values = new Object[width];
-        for (int i = 0; i < width; i++) {
-          values[i] = Cells.read(in);
-        }
-        return new Result(row, values);
       }
     };
   }
