@@ -42,11 +42,22 @@ public final class ParquetFiles {
   public static ParquetWriter<Object[]> rowWriter(
       Path file, MessageType schema, List<ValueType> types, Map<String, String> metadata)
       throws IOException {
-    return new RowWriterBuilder(
-            new LocalOutputFile(file), new RowWriteSupport(schema, types, metadata))
-        .withConf(new Configuration(false))
-        .withCompressionCodec(CompressionCodecName.SNAPPY)
-        .build();
+    RowWriterBuilder b =
+        new RowWriterBuilder(
+                new LocalOutputFile(file), new RowWriteSupport(schema, types, metadata))
+            .withConf(new Configuration(false))
+            .withCompressionCodec(CompressionCodecName.SNAPPY);
+    // Dictionaries pay off for text (countries, channels); numbers are mostly distinct, and
+    // trying a dictionary first costs more than it saves.
+    for (int i = 0; i < types.size(); i++) {
+      ValueType t = types.get(i);
+      if (!t.hasListOf()
+          && t.getScalar() != dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_STRING
+          && t.getScalar() != dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_BYTES) {
+        b = b.withDictionaryEncoding(schema.getFieldName(i), false);
+      }
+    }
+    return b.build();
   }
 
   private static final class RowWriterBuilder
@@ -67,6 +78,20 @@ public final class ParquetFiles {
     protected WriteSupport<Object[]> getWriteSupport(Configuration conf) {
       return support;
     }
+  }
+
+  /**
+   * A reader of {@code file}'s records as value arrays of the {@code columns} asked for (all, in
+   * file order, when null); see {@link RowReadSupport}.
+   */
+  public static ParquetReader<Object[]> reader(Path file, List<String> columns) throws IOException {
+    RowReadSupport support = new RowReadSupport(columns);
+    return new ParquetReader.Builder<Object[]>(new LocalInputFile(file)) {
+      @Override
+      protected ReadSupport<Object[]> getReadSupport() {
+        return support;
+      }
+    }.withConf(new Configuration(false)).build();
   }
 
   /** A reader of {@code file}'s records. */

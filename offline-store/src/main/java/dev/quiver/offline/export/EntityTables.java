@@ -5,7 +5,6 @@ import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import dev.quiver.offline.Micros;
-import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.proto.v1.ScalarType;
@@ -21,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.LocalInputFile;
@@ -194,9 +192,23 @@ public final class EntityTables {
 
           @Override
           public CloseableIterator<Object[]> rows() throws IOException {
-            ParquetReader<Group> reader = dev.quiver.offline.ParquetFiles.reader(file);
+            ParquetReader<Object[]> reader = dev.quiver.offline.ParquetFiles.reader(file, null);
+            int tsIndex = columns.indexOf(ts);
+            boolean[] isKey = new boolean[columns.size()];
+            for (int i = 0; i < isKey.length; i++) {
+              isKey[i] = keyTypes.containsKey(columns.get(i));
+            }
             return new CloseableIterator<>() {
-              Group next = reader.read();
+              long line = 1;
+              Object[] next = read();
+
+              private Object[] read() {
+                try {
+                  return reader.read();
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              }
 
               @Override
               public boolean hasNext() {
@@ -205,24 +217,26 @@ public final class EntityTables {
 
               @Override
               public Object[] next() {
-                Object[] row = new Object[columns.size()];
+                Object[] row = next;
+                if (row == null) {
+                  throw new java.util.NoSuchElementException();
+                }
+                if (tsIndex >= 0 && row[tsIndex] != null) {
+                  Object v = row[tsIndex];
+                  row[tsIndex] =
+                      v instanceof Instant instant
+                          ? (Object) Micros.of(instant)
+                          : v instanceof String text
+                              ? (Object) micros(text, file + " row " + line)
+                              : (Object) Math.multiplyExact(((Number) v).longValue(), 1000L);
+                }
                 for (int i = 0; i < row.length; i++) {
-                  Object v = ParquetViewSource.valueOf(next, columns.get(i));
-                  if (columns.get(i).equals(ts) && v != null) {
-                    v =
-                        v instanceof Instant instant
-                            ? Micros.of(instant)
-                            : Math.multiplyExact(((Number) v).longValue(), 1000L);
-                  } else if (v instanceof Integer n && keyTypes.containsKey(columns.get(i))) {
-                    v = n.longValue();
+                  if (isKey[i] && row[i] instanceof Integer n) {
+                    row[i] = n.longValue();
                   }
-                  row[i] = v;
                 }
-                try {
-                  next = reader.read();
-                } catch (IOException e) {
-                  throw new java.io.UncheckedIOException(e);
-                }
+                line++;
+                next = read();
                 return row;
               }
 

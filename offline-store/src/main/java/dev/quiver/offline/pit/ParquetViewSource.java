@@ -1,12 +1,14 @@
 package dev.quiver.offline.pit;
 
 import com.google.protobuf.ByteString;
+import dev.quiver.offline.Micros;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.offline.pit.PointInTimeEngine.ViewRows;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -50,10 +52,19 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
   @Override
   public CloseableIterator<ViewRows> read() throws IOException {
     List<Path> files = files();
+    // Only the columns a join needs are decoded: keys, the order key, the requested features.
+    List<String> columns = new ArrayList<>(joinKeys);
+    columns.add(ParquetSchemas.EVENT_TS);
+    columns.add(ParquetSchemas.CREATED_TS);
+    columns.add(ParquetSchemas.PARTITION);
+    columns.add(ParquetSchemas.OFFSET);
+    int first = columns.size();
+    columns.addAll(features);
+    int keys = joinKeys.size();
     return new CloseableIterator<>() {
       int file = -1;
-      ParquetReader<Group> reader;
-      Group next;
+      ParquetReader<Object[]> reader;
+      Object[] next;
 
       private void advance() {
         try {
@@ -70,7 +81,7 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
               next = null;
               return;
             }
-            reader = open(files.get(file));
+            reader = dev.quiver.offline.ParquetFiles.reader(files.get(file), columns);
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
@@ -91,9 +102,22 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
         if (next == null) {
           throw new NoSuchElementException();
         }
-        ViewRows r = toRow(next);
+        Object[] r = next;
+        Object[] key = new Object[keys];
+        for (int k = 0; k < keys; k++) {
+          key[k] = r[k] instanceof Integer i ? (Object) i.longValue() : r[k];
+        }
+        Object created = r[keys + 1];
+        ViewRows row =
+            new ViewRows(
+                List.of(key),
+                Micros.of((Instant) r[keys]),
+                created == null ? PointInTimeEngine.NO_CREATED : Micros.of((Instant) created),
+                (Integer) r[keys + 2],
+                (Long) r[keys + 3],
+                java.util.Arrays.copyOfRange(r, first, r.length));
         advance();
-        return r;
+        return row;
       }
 
       @Override
@@ -103,33 +127,6 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
         }
       }
     };
-  }
-
-  private static ParquetReader<Group> open(Path file) throws IOException {
-    return dev.quiver.offline.ParquetFiles.reader(file);
-  }
-
-  private ViewRows toRow(Group g) {
-    List<Object> key = new ArrayList<>(joinKeys.size());
-    for (String k : joinKeys) {
-      Object v = valueOf(g, k);
-      key.add(v instanceof Integer i ? (Object) i.longValue() : v);
-    }
-    long created =
-        g.getFieldRepetitionCount(ParquetSchemas.CREATED_TS) == 0
-            ? PointInTimeEngine.NO_CREATED
-            : g.getLong(ParquetSchemas.CREATED_TS, 0);
-    Object[] values = new Object[features.size()];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = g.getType().containsField(features.get(i)) ? valueOf(g, features.get(i)) : null;
-    }
-    return new ViewRows(
-        List.copyOf(key),
-        g.getLong(ParquetSchemas.EVENT_TS, 0),
-        created,
-        g.getInteger(ParquetSchemas.PARTITION, 0),
-        g.getLong(ParquetSchemas.OFFSET, 0),
-        values);
   }
 
   /** A column's value in its Java form, or null. */
