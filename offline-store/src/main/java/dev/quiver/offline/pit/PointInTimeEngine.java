@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
@@ -108,7 +109,18 @@ public final class PointInTimeEngine {
       long createdMicros,
       int partition,
       long offset,
-      Object[] values) {}
+      Object[] values,
+      int keyHash) {
+    public ViewRows(
+        List<Object> key,
+        long eventMicros,
+        long createdMicros,
+        int partition,
+        long offset,
+        Object[] values) {
+      this(key, eventMicros, createdMicros, partition, offset, values, key.hashCode());
+    }
+  }
 
   /**
    * Limits of a run.
@@ -126,7 +138,22 @@ public final class PointInTimeEngine {
     void row(Object[] values) throws IOException;
   }
 
-  private record Query(List<Object> key, long t, long row) {}
+  /** An entity row to join: its key (and the key's hash, which sorts first), time and number. */
+  private record Query(List<Object> key, int keyHash, long t, long row) {
+    Query(List<Object> key, long t, long row) {
+      this(key, key.hashCode(), t, row);
+    }
+  }
+
+  /**
+   * The order both sides of a merge share: by the key's hash, then by the key. Any total order of
+   * keys would do, as long as both sides use it; comparing hashes first keeps the sorts from
+   * reading the keys themselves most of the time.
+   */
+  static int compareKeys(int hashA, List<Object> a, int hashB, List<Object> b) {
+    int c = Integer.compare(hashA, hashB);
+    return c != 0 ? c : Cells.compareKeys(a, b);
+  }
 
   private final Options options;
 
@@ -192,14 +219,13 @@ public final class PointInTimeEngine {
               t.setDaemon(true);
               return t;
             });
-    Map<ViewInput, Future<ExternalSorter<ViewRows>>> stored = new LinkedHashMap<>();
+    Map<ViewInput, FutureTask<ExternalSorter<ViewRows>>> stored = new LinkedHashMap<>();
     try {
       for (ViewInput view : views) {
         ExternalSorter<ViewRows> rows = sorter(ROW_ORDER, rowCodec(view.width()));
         sorters.add(rows);
-        stored.put(
-            view,
-            readers.submit(
+        FutureTask<ExternalSorter<ViewRows>> read =
+            new FutureTask<>(
                 () -> {
                   try (CloseableIterator<ViewRows> it = view.rows().read()) {
                     while (it.hasNext()) {
@@ -207,7 +233,9 @@ public final class PointInTimeEngine {
                     }
                   }
                   return rows;
-                }));
+                });
+        stored.put(view, read);
+        readers.execute(read);
       }
       for (KeyGroup g : groups) {
         g.queries = sorter(QUERY_ORDER, QUERY_CODEC);
@@ -232,6 +260,11 @@ public final class PointInTimeEngine {
       }
       long started = System.nanoTime();
       LOG.debug("entity rows read and keyed");
+      // Done with the entity table: read the views no other thread has started yet here (a task
+      // runs once, whichever thread gets to it first).
+      for (FutureTask<ExternalSorter<ViewRows>> read : stored.values()) {
+        read.run();
+      }
       for (KeyGroup g : groups) {
         List<Cursor> cursors = new ArrayList<>();
         for (ViewInput view : g.views) {
@@ -379,10 +412,10 @@ public final class PointInTimeEngine {
     }
 
     /** A new entity key: forget the last one's rows and skip to this one's. */
-    void startKey(List<Object> key) {
+    void startKey(Query q) {
       latest = null;
       window.clear();
-      while (next != null && Cells.compareKeys(next.key(), key) < 0) {
+      while (next != null && compareKeys(next.keyHash(), next.key(), q.keyHash(), q.key()) < 0) {
         next = rows.hasNext() ? rows.next() : null;
       }
     }
@@ -394,6 +427,7 @@ public final class PointInTimeEngine {
     boolean valuesAt(Query q, Object[] values, int at) {
       while (next != null
           && next.eventMicros() <= q.t()
+          && next.keyHash() == q.keyHash()
           && Cells.compareKeys(next.key(), q.key()) == 0) {
         latest = next;
         if (!aggregators.isEmpty()) {
@@ -456,7 +490,7 @@ public final class PointInTimeEngine {
       if (currentKey == null || Cells.compareKeys(currentKey, q.key()) != 0) {
         currentKey = q.key();
         for (Cursor c : cursors) {
-          c.startKey(currentKey);
+          c.startKey(q);
         }
       }
       Object[] values = new Object[group.width];
@@ -480,7 +514,7 @@ public final class PointInTimeEngine {
 
   private static final Comparator<Query> QUERY_ORDER =
       (a, b) -> {
-        int c = Cells.compareKeys(a.key(), b.key());
+        int c = compareKeys(a.keyHash(), a.key(), b.keyHash(), b.key());
         if (c != 0) {
           return c;
         }
@@ -490,7 +524,7 @@ public final class PointInTimeEngine {
 
   static final Comparator<ViewRows> ROW_ORDER =
       (a, b) -> {
-        int c = Cells.compareKeys(a.key(), b.key());
+        int c = compareKeys(a.keyHash(), a.key(), b.keyHash(), b.key());
         if (c == 0) {
           c = Long.compare(a.eventMicros(), b.eventMicros());
         }

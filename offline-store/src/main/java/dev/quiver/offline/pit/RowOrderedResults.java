@@ -12,8 +12,8 @@ import java.util.List;
 /**
  * Join results keyed by entity row number, handed back in row order. Rows are numbered 0..n-1, so
  * no sort is needed: when n fits the memory budget the results go into an array by row; otherwise
- * into one spill file per range of {@code maxInMemory} rows, each loaded into such an array in
- * turn. Memory holds at most {@code maxInMemory} results either way.
+ * into one spill file per range of a quarter of {@code maxInMemory} rows, each loaded into such an
+ * array in turn. Memory holds at most that many results either way.
  */
 final class RowOrderedResults implements AutoCloseable {
   private final long rows;
@@ -28,7 +28,9 @@ final class RowOrderedResults implements AutoCloseable {
   RowOrderedResults(long rows, int width, int maxInMemory, Path spillDir) throws IOException {
     this.rows = rows;
     this.width = width;
-    this.bucketRows = (int) Math.min(Math.max(1, maxInMemory), Math.max(1, rows));
+    // A quarter of the budget per range: results are wide (every feature of every view), and the
+    // output being written is alive beside them.
+    this.bucketRows = (int) Math.min(Math.max(1, maxInMemory / 4), Math.max(1, rows));
     if (rows <= bucketRows) {
       bucket = new Object[(int) rows][];
       bucketIndex = 0;
