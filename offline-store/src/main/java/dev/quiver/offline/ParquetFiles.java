@@ -12,7 +12,6 @@ import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.ReadSupport;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.example.ExampleParquetWriter;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.io.LocalOutputFile;
@@ -90,16 +89,6 @@ public final class ParquetFiles {
       @Override
       protected ReadSupport<Object[]> getReadSupport() {
         return support;
-      }
-    }.withConf(new Configuration(false)).build();
-  }
-
-  /** A reader of {@code file}'s records. */
-  public static ParquetReader<Group> reader(Path file) throws IOException {
-    return new ParquetReader.Builder<Group>(new LocalInputFile(file)) {
-      @Override
-      protected ReadSupport<Group> getReadSupport() {
-        return new GroupReadSupport();
       }
     }.withConf(new Configuration(false)).build();
   }

@@ -1,6 +1,5 @@
 package dev.quiver.offline.pit;
 
-import com.google.protobuf.ByteString;
 import dev.quiver.offline.Micros;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
@@ -13,12 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.stream.Stream;
-import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.schema.GroupType;
-import org.apache.parquet.schema.LogicalTypeAnnotation;
-import org.apache.parquet.schema.PrimitiveType;
-import org.apache.parquet.schema.Type;
 
 /**
  * Reads a view version's committed Parquet files (as the offline sink writes them) as the rows of a
@@ -126,46 +120,6 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
           reader.close();
         }
       }
-    };
-  }
-
-  /** A column's value in its Java form, or null. */
-  public static Object valueOf(Group g, String name) {
-    if (g.getFieldRepetitionCount(name) == 0) {
-      return null;
-    }
-    Type t = g.getType().getType(name);
-    if (!t.isPrimitive()) {
-      Group list = g.getGroup(name, 0);
-      int n = list.getFieldRepetitionCount("list");
-      List<Object> out = new ArrayList<>(n);
-      Type element = ((GroupType) ((GroupType) t).getType("list")).getType("element");
-      for (int i = 0; i < n; i++) {
-        out.add(primitive(list.getGroup("list", i), "element", element.asPrimitiveType()));
-      }
-      return List.copyOf(out);
-    }
-    return primitive(g, name, t.asPrimitiveType());
-  }
-
-  private static Object primitive(Group g, String name, PrimitiveType t) {
-    LogicalTypeAnnotation logical = t.getLogicalTypeAnnotation();
-    return switch (t.getPrimitiveTypeName()) {
-      case BOOLEAN -> g.getBoolean(name, 0);
-      case INT32 -> g.getInteger(name, 0);
-      case INT64 -> {
-        long v = g.getLong(name, 0);
-        yield logical instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation
-            ? dev.quiver.offline.Micros.toInstant(v)
-            : (Object) v;
-      }
-      case FLOAT -> g.getFloat(name, 0);
-      case DOUBLE -> g.getDouble(name, 0);
-      case BINARY ->
-          logical instanceof LogicalTypeAnnotation.StringLogicalTypeAnnotation
-              ? g.getString(name, 0)
-              : ByteString.copyFrom(g.getBinary(name, 0).getBytes());
-      default -> throw new IllegalArgumentException("unsupported column type " + t);
     };
   }
 }
