@@ -13,6 +13,8 @@ import java.util.concurrent.BlockingQueue;
  * writer surfaces on the next {@link #row} or at {@link #finish}.
  */
 final class BackgroundWriter implements AutoCloseable {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(BackgroundWriter.class);
   private static final int BATCH = 2048;
   private static final List<Object[]> END = List.of();
 
@@ -30,15 +32,24 @@ final class BackgroundWriter implements AutoCloseable {
   }
 
   private void run() {
+    long waited = 0;
+    long writing = 0;
     try {
       while (true) {
+        long t0 = System.nanoTime();
         List<Object[]> rows = queue.take();
+        long t1 = System.nanoTime();
+        waited += t1 - t0;
         if (rows == END) {
+          org.slf4j.LoggerFactory.getLogger(BackgroundWriter.class)
+              .debug(
+                  "writer: {} ms waiting, {} ms writing", waited / 1_000_000, writing / 1_000_000);
           return;
         }
         for (Object[] r : rows) {
           writer.row(r);
         }
+        writing += System.nanoTime() - t1;
       }
     } catch (IOException | RuntimeException | Error e) {
       failure = e;
