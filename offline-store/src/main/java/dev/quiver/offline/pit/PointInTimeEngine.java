@@ -187,7 +187,11 @@ public final class PointInTimeEngine {
     // Views with the same join keys share one sort of the entity rows, one merge and one sort of
     // the results: the entity table is read once for all of them, and once more for the output.
     Map<List<String>, KeyGroup> byKeys = new LinkedHashMap<>();
-    for (ViewInput view : views) {
+    // Where each view's values sit in its group's results, for the output pass.
+    KeyGroup[] groupOf = new KeyGroup[views.size()];
+    int[] offsetOf = new int[views.size()];
+    for (int vi = 0; vi < views.size(); vi++) {
+      ViewInput view = views.get(vi);
       KeyGroup g = byKeys.get(view.joinKeys());
       if (g == null) {
         int[] keyIndex = new int[view.joinKeys().size()];
@@ -206,7 +210,8 @@ public final class PointInTimeEngine {
         g = new KeyGroup(keyIndex);
         byKeys.put(view.joinKeys(), g);
       }
-      g.add(view);
+      groupOf[vi] = g;
+      offsetOf[vi] = g.add(view);
     }
     List<KeyGroup> groups = List.copyOf(byKeys.values());
     List<ExternalSorter<?>> sorters = new ArrayList<>();
@@ -292,12 +297,12 @@ public final class PointInTimeEngine {
             g.current = g.results.next();
           }
           int at = r.length;
-          for (ViewInput v : views) {
-            KeyGroup g = byKeys.get(v.joinKeys());
-            if (g.current != null) {
-              System.arraycopy(g.current, g.offset(v), row, at, v.width());
+          for (int vi = 0; vi < groupOf.length; vi++) {
+            int width = views.get(vi).width();
+            if (groupOf[vi].current != null) {
+              System.arraycopy(groupOf[vi].current, offsetOf[vi], row, at, width);
             }
-            at += v.width();
+            at += width;
           }
           out.row(row);
           n++;
@@ -353,7 +358,6 @@ public final class PointInTimeEngine {
   private static final class KeyGroup {
     final int[] keyIndex;
     final List<ViewInput> views = new ArrayList<>();
-    final List<Integer> offsets = new ArrayList<>();
     int width;
     ExternalSorter<Query> queries;
     RowOrderedResults results;
@@ -363,14 +367,12 @@ public final class PointInTimeEngine {
       this.keyIndex = keyIndex;
     }
 
-    void add(ViewInput view) {
+    /** Adds a view; returns where its values start in the group's results. */
+    int add(ViewInput view) {
       views.add(view);
-      offsets.add(width);
+      int offset = width;
       width += view.width();
-    }
-
-    int offset(ViewInput view) {
-      return offsets.get(views.indexOf(view));
+      return offset;
     }
 
     /** The entity row's key for these views, or null when a part of it is missing. */
