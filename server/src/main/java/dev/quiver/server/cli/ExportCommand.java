@@ -141,9 +141,7 @@ final class ExportCommand implements Callable<Integer> {
       err.println("error: " + e.getMessage());
       return QuiverCommand.FAILED;
     } finally {
-      try (var files = Files.walk(spill)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      dev.quiver.server.WorkDirs.delete(spill);
     }
     printSummary(summary, registry);
     return 0;
