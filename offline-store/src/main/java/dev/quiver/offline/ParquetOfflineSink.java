@@ -211,8 +211,6 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
    * commit records on disk, as a restart would.
    */
   private void discard(ViewFiles f) {
-    stale.add(f.view);
-    views.remove(f.view, f);
     f.abandon();
   }
 
@@ -329,8 +327,18 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
       }
     }
 
+    /**
+     * Drops the open files and marks the view stale. Only the first call does anything: a later one
+     * (the writer and the roller may both see the same failure) must not mark the view stale again
+     * after its writer has already read the committed positions.
+     */
     synchronized void abandon() {
+      if (abandoned) {
+        return;
+      }
       abandoned = true;
+      stale.add(view);
+      views.remove(view, this);
       for (OpenFile f : open) {
         f.abandon();
       }
