@@ -99,6 +99,11 @@ public final class OnlineLookupBench implements Callable<Integer> {
       description = "Events/s produced while measuring. Default: ${DEFAULT-VALUE}.")
   int backgroundRate = 1000;
 
+  @Option(
+      names = "--serve-jvm-arg",
+      description = "Extra JVM option of the quiver serve child, e.g. a JFR recording.")
+  List<String> serveJvmArgs = new ArrayList<>();
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new OnlineLookupBench()).execute(args));
   }
@@ -370,9 +375,12 @@ public final class OnlineLookupBench implements Callable<Integer> {
   }
 
   Process startServer(Path repo) throws Exception {
-    return new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx6g",
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx6g");
+    command.addAll(serveJvmArgs);
+    command.addAll(
+        List.of(
             "-jar",
             quiverJar.toString(),
             "serve",
@@ -383,7 +391,8 @@ public final class OnlineLookupBench implements Callable<Integer> {
             "--host",
             "127.0.0.1",
             "--cache-mb",
-            String.valueOf(cacheMb))
+            String.valueOf(cacheMb)));
+    return new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(work.resolve("serve.log").toFile())
         .start();
