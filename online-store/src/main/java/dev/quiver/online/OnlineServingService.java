@@ -1,7 +1,5 @@
 package dev.quiver.online;
 
-import com.google.protobuf.Timestamp;
-import dev.quiver.proto.v1.FeatureColumn;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.GetOnlineFeaturesRequest;
@@ -11,15 +9,19 @@ import dev.quiver.proto.v1.RepeatedValue;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.Types;
-import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.rows.ViewId;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -38,8 +40,11 @@ import org.slf4j.LoggerFactory;
  * <p>Bad requests fail with {@code INVALID_ARGUMENT} (or {@code NOT_FOUND} for an unknown feature
  * service or feature) and a message that names the field at fault; a store that is shutting down
  * answers {@code UNAVAILABLE}. Thread-safe.
+ *
+ * <p>Responses are written straight from the stored bytes by {@link ResponseEncoder}: the method is
+ * bound with a response marshaller that sends those bytes, so values are never parsed on the way.
  */
-public final class OnlineServingService extends OnlineServingGrpc.OnlineServingImplBase {
+public final class OnlineServingService implements BindableService {
   private static final Logger LOG = LoggerFactory.getLogger(OnlineServingService.class);
 
   /** Default for {@link #maxEntities()}. */
@@ -86,11 +91,26 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
   }
 
   @Override
-  public void getOnlineFeatures(
-      GetOnlineFeaturesRequest request, StreamObserver<GetOnlineFeaturesResponse> response) {
-    GetOnlineFeaturesResponse result;
+  public ServerServiceDefinition bindService() {
+    MethodDescriptor<GetOnlineFeaturesRequest, GetOnlineFeaturesResponse> proto =
+        OnlineServingGrpc.getGetOnlineFeaturesMethod();
+    MethodDescriptor<GetOnlineFeaturesRequest, EncodedResponse> method =
+        proto.toBuilder(proto.getRequestMarshaller(), EncodedResponse.MARSHALLER).build();
+    ServiceDescriptor service =
+        ServiceDescriptor.newBuilder(OnlineServingGrpc.SERVICE_NAME)
+            .setSchemaDescriptor(OnlineServingGrpc.getServiceDescriptor().getSchemaDescriptor())
+            .addMethod(method)
+            .build();
+    return ServerServiceDefinition.builder(service)
+        .addMethod(method, ServerCalls.asyncUnaryCall(this::getOnlineFeatures))
+        .build();
+  }
+
+  private void getOnlineFeatures(
+      GetOnlineFeaturesRequest request, StreamObserver<EncodedResponse> response) {
+    EncodedResponse result;
     try {
-      result = serve(request);
+      result = encode(request);
     } catch (BadRequest e) {
       response.onError(e.status.asRuntimeException());
       return;
@@ -112,6 +132,11 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
   /** Serves one request; the gRPC method without the transport. */
   public GetOnlineFeaturesResponse serve(GetOnlineFeaturesRequest request)
       throws BadRequest, IOException {
+    return encode(request).parse();
+  }
+
+  /** Serves one request into the response's wire form. */
+  EncodedResponse encode(GetOnlineFeaturesRequest request) throws BadRequest, IOException {
     ServingCatalog cat = catalog.get();
     List<ServingCatalog.ServedFeature> features = resolve(request, cat);
     int rows = checkEntities(request);
@@ -140,30 +165,6 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
         }
       }
     }
-    List<ViewId> viewIds = new ArrayList<>(views.keySet());
-    List<List<byte[]>> encoded = new ArrayList<>();
-    Map<List<Field>, List<byte[]>> byKeys = new HashMap<>();
-    for (ViewId v : viewIds) {
-      encoded.add(byKeys.computeIfAbsent(views.get(v), keys -> encodeKeys(keys, keyValues, rows)));
-    }
-    List<List<StoredRow>> stored = store.read(viewIds, encoded);
-    Map<ViewId, List<StoredRow>> rowsByView = new HashMap<>();
-    Map<ViewId, Timestamp[]> timesByView = new HashMap<>();
-    for (int i = 0; i < viewIds.size(); i++) {
-      List<StoredRow> viewRows = stored.get(i);
-      rowsByView.put(viewIds.get(i), viewRows);
-      Timestamp[] times = new Timestamp[rows];
-      for (int r = 0; r < rows; r++) {
-        StoredRow row = viewRows.get(r);
-        times[r] = row == null ? null : Values.timestampOfMillis(row.order().eventTimeMillis());
-      }
-      timesByView.put(viewIds.get(i), times);
-    }
-
-    Instant now = clock.instant();
-    long nowMillis = now.toEpochMilli();
-    GetOnlineFeaturesResponse.Builder out =
-        GetOnlineFeaturesResponse.newBuilder().setRowCount(rows).setRegistryVersion(cat.version());
     Set<String> names = new LinkedHashSet<>();
     for (ServingCatalog.ServedFeature f : features) {
       String name = request.getFullFeatureNames() ? f.fullName() : f.feature();
@@ -173,57 +174,94 @@ public final class OnlineServingService extends OnlineServingGrpc.OnlineServingI
                 + name
                 + "'; set full_feature_names to name columns view__feature");
       }
-      FeatureColumn.Builder column = FeatureColumn.newBuilder().setName(name);
-      List<StoredRow> viewRows = rowsByView.get(f.view());
-      Timestamp[] times = timesByView.get(f.view());
+    }
+    List<ViewId> viewIds = new ArrayList<>(views.keySet());
+    List<List<byte[]>> encoded = new ArrayList<>();
+    Map<List<Field>, List<byte[]>> byKeys = new HashMap<>();
+    for (ViewId v : viewIds) {
+      encoded.add(byKeys.computeIfAbsent(views.get(v), keys -> encodeKeys(keys, keyValues, rows)));
+    }
+    List<List<StoredRow>> stored = store.read(viewIds, encoded);
+    Map<ViewId, Integer> viewIndex = new HashMap<>();
+    List<byte[][]> timesByView = new ArrayList<>(viewIds.size());
+    for (int i = 0; i < viewIds.size(); i++) {
+      viewIndex.put(viewIds.get(i), i);
+      List<StoredRow> viewRows = stored.get(i);
+      byte[][] times = new byte[rows][];
+      for (int r = 0; r < rows; r++) {
+        StoredRow row = viewRows.get(r);
+        times[r] =
+            row == null
+                ? ResponseEncoder.NO_TIMESTAMP
+                : ResponseEncoder.timestamp(row.order().eventTimeMillis());
+      }
+      timesByView.add(times);
+    }
+
+    long nowMillis = clock.instant().toEpochMilli();
+    ResponseEncoder out = new ResponseEncoder(rows);
+    Iterator<String> columnNames = names.iterator();
+    for (ServingCatalog.ServedFeature f : features) {
+      ResponseEncoder.Column column = out.column(columnNames.next());
+      int view = viewIndex.get(f.view());
+      List<StoredRow> viewRows = stored.get(view);
+      byte[][] times = timesByView.get(view);
       boolean aggregate = f.aggregation() != null;
       int id = aggregate ? -1 : store.featureId(f.view(), f.feature());
       List<Value> aggregates =
           aggregate
-              ? store.aggregate(
-                  f.view(), f.aggregation(), encoded.get(viewIds.indexOf(f.view())), nowMillis)
+              ? store.aggregate(f.view(), f.aggregation(), encoded.get(view), nowMillis)
               : null;
       long ttl = f.ttl().toMillis();
       for (int r = 0; r < rows; r++) {
         StoredRow row = viewRows.get(r);
         if (row == null) {
-          column
-              .addValues(Value.getDefaultInstance())
-              .addStatuses(FeatureStatus.NOT_FOUND)
-              .addEventTimestamps(Timestamp.getDefaultInstance());
+          column.set(
+              r,
+              ResponseEncoder.UNSET_VALUE,
+              FeatureStatus.NOT_FOUND,
+              ResponseEncoder.NO_TIMESTAMP);
           continue;
         }
-        Timestamp eventTime = times[r];
+        byte[] eventTime = times[r];
         if (aggregate) {
           // Aggregations are bounded by their window, not by the view's TTL.
           Value v = aggregates.get(r);
           boolean isNull = v.getKindCase() == Value.KindCase.NULL_VALUE;
-          column
-              .addValues(v)
-              .addStatuses(isNull ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT)
-              .addEventTimestamps(eventTime);
+          column.set(
+              r,
+              v.toByteArray(),
+              isNull ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT,
+              eventTime);
           continue;
         }
         if (ttl > 0 && nowMillis - row.order().eventTimeMillis() > ttl) {
-          column
-              .addValues(Value.getDefaultInstance())
-              .addStatuses(FeatureStatus.OUTSIDE_MAX_AGE)
-              .addEventTimestamps(eventTime);
+          column.set(r, ResponseEncoder.UNSET_VALUE, FeatureStatus.OUTSIDE_MAX_AGE, eventTime);
           continue;
         }
-        Value v = id < 0 ? null : row.value(id);
-        if (v == null || v.getKindCase() == Value.KindCase.NULL_VALUE) {
-          column
-              .addValues(Values.nullValue())
-              .addStatuses(FeatureStatus.NULL_VALUE)
-              .addEventTimestamps(eventTime);
+        int at = id < 0 ? -1 : row.indexOf(id);
+        if (at < 0 || isNull(row.bytes(), row.offset(at), row.length(at))) {
+          column.set(r, ResponseEncoder.NULL_VALUE, FeatureStatus.NULL_VALUE, eventTime);
         } else {
-          column.addValues(v).addStatuses(FeatureStatus.PRESENT).addEventTimestamps(eventTime);
+          column.set(
+              r, row.bytes(), row.offset(at), row.length(at), FeatureStatus.PRESENT, eventTime);
         }
       }
-      out.addFeatures(column);
     }
-    return out.build();
+    return new EncodedResponse(out.encode(cat.version()));
+  }
+
+  /**
+   * Whether a serialized {@code Value} holds an explicit null (or nothing): its only field is
+   * {@code null_value}, which no other kind shares.
+   */
+  private static boolean isNull(byte[] bytes, int offset, int length) {
+    if (length == 0) {
+      return true;
+    }
+    byte[] nul = ResponseEncoder.NULL_VALUE;
+    // null_value is field 30: its tag takes two bytes, unlike every other kind of value.
+    return length >= 2 && bytes[offset] == nul[0] && bytes[offset + 1] == nul[1];
   }
 
   private static List<ServingCatalog.ServedFeature> resolve(

@@ -1,5 +1,6 @@
 package dev.quiver.registry.logic;
 
+import com.google.common.collect.ImmutableMap;
 import com.google.protobuf.ByteString;
 import dev.cel.common.values.CelByteString;
 import dev.cel.common.values.NullValue;
@@ -10,7 +11,6 @@ import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -74,14 +74,15 @@ public final class CompiledExpression {
    * and call {@link #evaluatePrepared}.
    */
   public static Map<String, Object> prepare(Map<String, ?> row) {
-    Map<String, Object> out = new HashMap<>(row.size() * 2);
+    // Immutable, because the CEL runtime copies any other map into one on every evaluation.
+    ImmutableMap.Builder<String, Object> out = ImmutableMap.builderWithExpectedSize(row.size());
     row.forEach(
         (k, v) -> {
           if (v != null) {
             out.put(k, toCel(v));
           }
         });
-    return out;
+    return out.buildOrThrow();
   }
 
   /** {@link #evaluate} over a row made by {@link #prepare}. */
