@@ -349,13 +349,19 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
       return Map.copyOf(committed);
     }
 
+    /**
+     * The next offset to write: rows up to it are committed or held in the open files, which are
+     * either committed with their positions or dropped (and the view marked stale) as a whole.
+     */
     synchronized long position(SourcePartition sp) {
-      return committed.getOrDefault(sp, 0L);
+      return Math.max(committed.getOrDefault(sp, 0L), pending.getOrDefault(sp, 0L));
     }
 
     synchronized void write(List<ViewRow> rows, Map<SourcePartition, Long> positions)
         throws IOException {
-      if (abandoned) {
+      // Checked again under the lock: a commit may have failed since the sink's check, and this
+      // may be a fresh instance recovered from disk that must not take rows leaving a gap.
+      if (abandoned || stale.contains(view)) {
         throw new IOException(
             "the uncommitted rows of " + view + " were dropped after a failed commit");
       }

@@ -7,11 +7,14 @@ import dev.quiver.client.OnlineRequest;
 import dev.quiver.client.OnlineResult;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.proto.v1.FeatureStatus;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -124,6 +127,22 @@ class RegistryChangeTest {
                 StatusRuntimeException.class,
                 e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
       }
+      // The ingestor restarted with the registry change and sought back to the sinks' positions:
+      // rows the offline store already held were not written to it twice.
+      List<String> offline = new ArrayList<>();
+      try (var rows =
+          new ParquetViewSource(
+                  repo.resolve("data/offline/change/spend/v1"),
+                  List.of("card_id"),
+                  List.of("amount"))
+              .read()) {
+        while (rows.hasNext()) {
+          var r = rows.next();
+          offline.add(r.partition() + "/" + r.offset() + " " + Arrays.toString(r.values()));
+        }
+      }
+      assertThat(offline).hasSize(2).doesNotHaveDuplicates();
+      assertThat(offline).anyMatch(r -> r.endsWith(" [4.0]")).anyMatch(r -> r.endsWith(" [5.0]"));
     }
   }
 }
