@@ -65,7 +65,7 @@ final class TestCluster {
   static dev.quiver.client.QuiverClient client(QuiverServer server) {
     return dev.quiver.client.QuiverClient.builder()
         .target("127.0.0.1:" + server.grpcPort())
-        .defaultDeadline(Duration.ofSeconds(5))
+        .defaultDeadline(Duration.ofSeconds(30))
         .build();
   }
 
@@ -111,11 +111,25 @@ final class TestCluster {
 
   static void await(BooleanSupplier condition, String what) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
+    while (!holds(condition)) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what);
       }
       Thread.sleep(20);
+    }
+  }
+
+  /** A condition that polls a server: a call that timed out or found it busy means "not yet". */
+  private static boolean holds(BooleanSupplier condition) {
+    try {
+      return condition.getAsBoolean();
+    } catch (io.grpc.StatusRuntimeException e) {
+      io.grpc.Status.Code code = e.getStatus().getCode();
+      if (code == io.grpc.Status.Code.DEADLINE_EXCEEDED
+          || code == io.grpc.Status.Code.UNAVAILABLE) {
+        return false;
+      }
+      throw e;
     }
   }
 

@@ -171,8 +171,12 @@ public final class DirectoryRegistryStore implements RegistryStore {
     Instant cutoff = Instant.now().minus(STALE_TEMP);
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, TEMP_PREFIX + "*")) {
       for (Path f : files) {
-        if (Files.getLastModifiedTime(f).toInstant().isBefore(cutoff)) {
-          Files.deleteIfExists(f);
+        try {
+          if (Files.getLastModifiedTime(f).toInstant().isBefore(cutoff)) {
+            Files.deleteIfExists(f);
+          }
+        } catch (java.nio.file.NoSuchFileException gone) {
+          // Another process's apply finished with it between the listing and now.
         }
       }
     }

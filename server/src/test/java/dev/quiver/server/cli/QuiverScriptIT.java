@@ -17,10 +17,20 @@ class QuiverScriptIT {
     command[0] = "bash";
     command[1] = root.resolve("quiver").toString();
     System.arraycopy(args, 0, command, 2, args.length);
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("quiver-script", ".log");
     Process p =
-        new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        new ProcessBuilder(command)
+            .directory(root.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    boolean exited = p.waitFor(5, TimeUnit.MINUTES);
+    if (!exited) {
+      p.destroyForcibly();
+    }
+    String output = java.nio.file.Files.readString(log, StandardCharsets.UTF_8);
+    java.nio.file.Files.deleteIfExists(log);
+    assertThat(exited).as("quiver %s exited; output:%n%s", String.join(" ", args), output).isTrue();
     assertThat(p.exitValue())
         .as("exit of quiver %s; output:%n%s", String.join(" ", args), output)
         .isEqualTo(expectedExit);
