@@ -549,7 +549,11 @@ public final class OnlineLookupBench implements Callable<Integer> {
   }
 
   static void log(String format, Object... args) {
-    System.out.printf(Locale.ROOT, "[bench] " + format + "%n", args);
+    System.out.println(
+        "[bench "
+            + java.time.LocalTime.now(java.time.ZoneOffset.UTC).withNano(0)
+            + "] "
+            + String.format(Locale.ROOT, format, args));
     System.out.flush();
   }
 }
