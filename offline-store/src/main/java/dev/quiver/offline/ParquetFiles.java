@@ -26,12 +26,22 @@ public final class ParquetFiles {
   /** A Snappy-compressed writer of {@code schema} to {@code file}, with footer metadata. */
   public static ParquetWriter<Group> writer(
       Path file, MessageType schema, Map<String, String> metadata) throws IOException {
-    return ExampleParquetWriter.builder(new LocalOutputFile(file))
-        .withType(schema)
-        .withConf(new Configuration(false))
-        .withCompressionCodec(CompressionCodecName.SNAPPY)
-        .withExtraMetaData(metadata)
-        .build();
+    ExampleParquetWriter.Builder b =
+        ExampleParquetWriter.builder(new LocalOutputFile(file))
+            .withType(schema)
+            .withConf(new Configuration(false))
+            .withCompressionCodec(CompressionCodecName.SNAPPY)
+            .withExtraMetaData(metadata);
+    // Times, offsets and measurements are mostly distinct: a dictionary tried first only costs.
+    for (org.apache.parquet.schema.Type f : schema.getFields()) {
+      if (f.isPrimitive()) {
+        switch (f.asPrimitiveType().getPrimitiveTypeName()) {
+          case INT64, FLOAT, DOUBLE -> b = b.withDictionaryEncoding(f.getName(), false);
+          default -> {}
+        }
+      }
+    }
+    return b.build();
   }
 
   /**
