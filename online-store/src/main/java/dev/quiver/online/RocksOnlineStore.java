@@ -118,8 +118,11 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   /** Entity keys hash on up to this many leading bytes: the whole key, for any usual key. */
   private static final int KEY_PREFIX_BYTES = 64;
 
-  /** Hash buckets of each view's memtable (8 bytes each). */
-  private static final int MEMTABLE_BUCKETS = 1 << 18;
+  /**
+   * Hash buckets of each view's memtable: 8 bytes each, so 512 KB per memtable; a memtable of a few
+   * hundred thousand rows still finds a key among a handful.
+   */
+  private static final int MEMTABLE_BUCKETS = 1 << 16;
 
   /** Default size of the block cache. */
   public static final long DEFAULT_CACHE_BYTES = 512L * 1024 * 1024;
