@@ -119,10 +119,11 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   private static final int KEY_PREFIX_BYTES = 64;
 
   /**
-   * Hash buckets of each view's memtable: 8 bytes each, so 512 KB per memtable; a memtable of a few
-   * hundred thousand rows still finds a key among a handful.
+   * Hash buckets of each view's memtable: 8 bytes each, 2 MB per memtable, against the memtable's
+   * own 128 MB budget. Fewer made lookups of a million entities slower: a memtable holds several
+   * hundred thousand rows, and longer chains per bucket cost what the hash saved.
    */
-  private static final int MEMTABLE_BUCKETS = 1 << 16;
+  private static final int MEMTABLE_BUCKETS = 1 << 18;
 
   /** Default size of the block cache. */
   public static final long DEFAULT_CACHE_BYTES = 512L * 1024 * 1024;
