@@ -32,15 +32,6 @@ record EncodedResponse(byte[] bytes) {
         }
       };
 
-  /** The message these bytes encode. */
-  GetOnlineFeaturesResponse parse() {
-    try {
-      return GetOnlineFeaturesResponse.parseFrom(bytes);
-    } catch (IOException e) {
-      throw new IllegalStateException("an encoded response does not parse", e);
-    }
-  }
-
   private static final class Stream extends ByteArrayInputStream implements KnownLength, Drainable {
     Stream(byte[] bytes) {
       super(bytes);

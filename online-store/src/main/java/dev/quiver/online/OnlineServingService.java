@@ -129,12 +129,6 @@ public final class OnlineServingService implements BindableService {
     response.onCompleted();
   }
 
-  /** Serves one request; the gRPC method without the transport. */
-  public GetOnlineFeaturesResponse serve(GetOnlineFeaturesRequest request)
-      throws BadRequest, IOException {
-    return encode(request).parse();
-  }
-
   /** Serves one request into the response's wire form. */
   EncodedResponse encode(GetOnlineFeaturesRequest request) throws BadRequest, IOException {
     ServingCatalog cat = catalog.get();
