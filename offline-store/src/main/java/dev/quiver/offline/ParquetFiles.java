@@ -32,16 +32,26 @@ public final class ParquetFiles {
             .withConf(new Configuration(false))
             .withCompressionCodec(CompressionCodecName.SNAPPY)
             .withExtraMetaData(metadata);
-    // Times, offsets and measurements are mostly distinct: a dictionary tried first only costs.
+    return withoutNumberDictionaries(b, schema).build();
+  }
+
+  /**
+   * Turns dictionaries off for the top-level columns that hold numbers or times. Dictionaries pay
+   * off for text (countries, channels); numbers, times and offsets are mostly distinct, and trying
+   * a dictionary first costs more than it saves.
+   */
+  private static <B extends ParquetWriter.Builder<?, B>> B withoutNumberDictionaries(
+      B builder, MessageType schema) {
+    B b = builder;
     for (org.apache.parquet.schema.Type f : schema.getFields()) {
       if (f.isPrimitive()) {
         switch (f.asPrimitiveType().getPrimitiveTypeName()) {
-          case INT64, FLOAT, DOUBLE -> b = b.withDictionaryEncoding(f.getName(), false);
-          default -> {}
+          case BINARY, FIXED_LEN_BYTE_ARRAY -> {}
+          default -> b = b.withDictionaryEncoding(f.getName(), false);
         }
       }
     }
-    return b.build();
+    return b;
   }
 
   /**
@@ -56,17 +66,7 @@ public final class ParquetFiles {
                 new LocalOutputFile(file), new RowWriteSupport(schema, types, metadata))
             .withConf(new Configuration(false))
             .withCompressionCodec(CompressionCodecName.SNAPPY);
-    // Dictionaries pay off for text (countries, channels); numbers are mostly distinct, and
-    // trying a dictionary first costs more than it saves.
-    for (int i = 0; i < types.size(); i++) {
-      ValueType t = types.get(i);
-      if (!t.hasListOf()
-          && t.getScalar() != dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_STRING
-          && t.getScalar() != dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_BYTES) {
-        b = b.withDictionaryEncoding(schema.getFieldName(i), false);
-      }
-    }
-    return b.build();
+    return withoutNumberDictionaries(b, schema).build();
   }
 
   private static final class RowWriterBuilder
