@@ -115,6 +115,7 @@ final class ResponseEncoder {
     private final int[] statuses = new int[rows];
     private final byte[][] times = new byte[rows][];
     private int size;
+    private int packedStatuses;
 
     private Column(String name) {
       this.name = name.getBytes(StandardCharsets.UTF_8);
@@ -145,6 +146,7 @@ final class ResponseEncoder {
       return n;
     }
 
+    /** The column's encoded size; also keeps the statuses' packed length for {@link #writeTo}. */
     private int size() {
       int n = name.length == 0 ? 0 : 1 + CodedOutputStream.computeUInt32SizeNoTag(name.length);
       n += name.length;
@@ -153,8 +155,8 @@ final class ResponseEncoder {
         n += 1 + CodedOutputStream.computeUInt32SizeNoTag(times[r].length) + times[r].length;
       }
       if (rows > 0) {
-        int packed = packedStatusSize();
-        n += 1 + CodedOutputStream.computeUInt32SizeNoTag(packed) + packed;
+        packedStatuses = packedStatusSize();
+        n += 1 + CodedOutputStream.computeUInt32SizeNoTag(packedStatuses) + packedStatuses;
       }
       return n;
     }
@@ -172,7 +174,7 @@ final class ResponseEncoder {
       }
       if (rows > 0) {
         o.writeTag(3, LEN);
-        o.writeUInt32NoTag(packedStatusSize());
+        o.writeUInt32NoTag(packedStatuses);
         for (int s : statuses) {
           o.writeEnumNoTag(s);
         }
