@@ -68,7 +68,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   private final Path dir;
   private final LRUCache cache;
   private final DBOptions dbOptions;
-  private final ColumnFamilyOptions viewOptions;
+  private final ColumnFamilyOptions otherOptions;
   private final ColumnFamilyOptions rowOptions;
   private final WriteOptions writeOptions;
   private final ReadOptions readOptions;
@@ -86,7 +86,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       Path dir,
       LRUCache cache,
       DBOptions dbOptions,
-      ColumnFamilyOptions viewOptions,
+      ColumnFamilyOptions otherOptions,
       ColumnFamilyOptions rowOptions,
       RocksDB db,
       List<ColumnFamilyDescriptor> descriptors,
@@ -94,7 +94,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
     this.dir = dir;
     this.cache = cache;
     this.dbOptions = dbOptions;
-    this.viewOptions = viewOptions;
+    this.otherOptions = otherOptions;
     this.rowOptions = rowOptions;
     this.db = db;
     this.writeOptions = new WriteOptions();
@@ -148,20 +148,13 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
             .setFilterPolicy(new BloomFilter(10))
             .setCacheIndexAndFilterBlocks(true)
             .setPinL0FilterAndIndexBlocksInCache(true);
-    ColumnFamilyOptions viewOptions =
-        new ColumnFamilyOptions()
-            .setTableFormatConfig(table)
-            .optimizeLevelStyleCompaction()
-            // LZ4 decodes several times faster than the default Snappy on cache misses.
-            .setCompressionType(org.rocksdb.CompressionType.LZ4_COMPRESSION);
+    // Metadata and aggregation tiles, which the store iterates.
+    ColumnFamilyOptions otherOptions = columnFamilyOptions(table);
     // The rows of views are only ever read by key. Recent writes sit in the memtable, whose
     // default skip list costs a chain of cache misses per lookup; a hash of skip lists keyed by
     // the whole entity key finds them in one. The store never iterates these column families.
     ColumnFamilyOptions rowOptions =
-        new ColumnFamilyOptions()
-            .setTableFormatConfig(table)
-            .optimizeLevelStyleCompaction()
-            .setCompressionType(org.rocksdb.CompressionType.LZ4_COMPRESSION)
+        columnFamilyOptions(table)
             .useCappedPrefixExtractor(KEY_PREFIX_BYTES)
             .setMemTableConfig(new HashSkipListMemTableConfig().setBucketCount(MEMTABLE_BUCKETS));
     DBOptions dbOptions =
@@ -178,7 +171,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
               : List.of(DEFAULT_CF);
       for (byte[] name : existing) {
         boolean rows = new String(name, StandardCharsets.UTF_8).startsWith(VIEW_PREFIX);
-        descriptors.add(new ColumnFamilyDescriptor(name, rows ? rowOptions : viewOptions));
+        descriptors.add(new ColumnFamilyDescriptor(name, rows ? rowOptions : otherOptions));
       }
     } catch (RocksDBException e) {
       throw new IOException("cannot list column families of " + dir + ": " + e.getMessage(), e);
@@ -188,12 +181,21 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, opened);
       RocksOnlineStore store =
           new RocksOnlineStore(
-              dir, cache, dbOptions, viewOptions, rowOptions, db, descriptors, opened);
+              dir, cache, dbOptions, otherOptions, rowOptions, db, descriptors, opened);
       store.loadFeatureIds();
       return store;
     } catch (RocksDBException e) {
       throw new IOException("cannot open the online store in " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The options every column family shares: the table format, compaction, compression. */
+  private static ColumnFamilyOptions columnFamilyOptions(BlockBasedTableConfig table) {
+    return new ColumnFamilyOptions()
+        .setTableFormatConfig(table)
+        .optimizeLevelStyleCompaction()
+        // LZ4 decodes several times faster than the default Snappy on cache misses.
+        .setCompressionType(org.rocksdb.CompressionType.LZ4_COMPRESSION);
   }
 
   @Override
@@ -380,7 +382,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
             ColumnFamilyHandle t =
                 db.createColumnFamily(
                     new ColumnFamilyDescriptor(
-                        (TILES_PREFIX + view).getBytes(StandardCharsets.UTF_8), viewOptions));
+                        (TILES_PREFIX + view).getBytes(StandardCharsets.UTF_8), otherOptions));
             handles.add(t);
             tiles.put(view, t);
           }
@@ -533,7 +535,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       db.close();
       writeOptions.close();
       readOptions.close();
-      viewOptions.close();
+      otherOptions.close();
       rowOptions.close();
       dbOptions.close();
       cache.close();
