@@ -10,15 +10,21 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.util.Messages;
+import dev.quiver.registry.util.RepeatingFailureLog;
 import io.grpc.BindableService;
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -28,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +46,21 @@ import org.slf4j.LoggerFactory;
  * event timestamp per requested feature and entity row.
  *
  * <p>Bad requests fail with {@code INVALID_ARGUMENT} (or {@code NOT_FOUND} for an unknown feature
- * service or feature) and a message that names the field at fault; a store that is shutting down
- * answers {@code UNAVAILABLE}. Thread-safe.
+ * service or feature) and a message that names the field at fault, quoting what the client sent
+ * only up to a short length; a request that cannot be parsed at all is {@code INVALID_ARGUMENT}
+ * too. A store that is shutting down answers {@code UNAVAILABLE}.
+ *
+ * <p>The work of one request is bounded ({@link Limits}): each distinct entity key is read once
+ * however often it repeats (repeated rows are answered from the one read); the bytes read from the
+ * store and sent back are counted against a budget as they are spent, and a request that would pass
+ * it fails with {@code RESOURCE_EXHAUSTED} before the memory is taken. Lookups in flight are
+ * bounded in entity rows ({@link LookupAdmission}): past the bound a request is refused at once
+ * with {@code RESOURCE_EXHAUSTED}. A request whose caller has gone (deadline passed or cancelled)
+ * is dropped, before it starts or between its reads.
+ *
+ * <p>Threading: thread-safe. Small requests run on the calling (transport) thread; larger ones on
+ * the executor given at construction, so the transport threads stay free to refuse or answer
+ * others.
  *
  * <p>Responses are written straight from the stored bytes by {@link ResponseEncoder}: the method is
  * bound with a response marshaller that sends those bytes, so values are never parsed on the way.
@@ -47,33 +68,119 @@ import org.slf4j.LoggerFactory;
 public final class OnlineServingService implements BindableService {
   private static final Logger LOG = LoggerFactory.getLogger(OnlineServingService.class);
 
-  /** Default for {@link #maxEntities()}. */
+  /** Default for {@link Limits#maxEntities()}. */
   public static final int DEFAULT_MAX_ENTITIES = 10_000;
+
+  /**
+   * Bounds on the work of lookups.
+   *
+   * @param maxEntities the most entity rows one request may carry ({@code --max-entities})
+   * @param maxResponseBytes the most bytes one request may read from the store plus send back
+   *     ({@code --max-response-mb})
+   * @param maxInflightEntities the most entity rows of requests being served at once ({@code
+   *     --max-inflight-entities}); at least {@code maxEntities}
+   * @param inlineEntities requests of at most this many entity rows run on the transport thread
+   */
+  public record Limits(
+      int maxEntities, long maxResponseBytes, int maxInflightEntities, int inlineEntities) {
+    public Limits {
+      if (maxEntities < 1) {
+        throw new IllegalArgumentException("maxEntities must be positive: " + maxEntities);
+      }
+      if (maxResponseBytes < 1024) {
+        throw new IllegalArgumentException(
+            "the response budget must be at least 1024 bytes: " + maxResponseBytes);
+      }
+      if (maxInflightEntities < maxEntities) {
+        throw new IllegalArgumentException(
+            "the in-flight limit ("
+                + maxInflightEntities
+                + " entity rows) must allow one request of the largest size ("
+                + maxEntities
+                + ")");
+      }
+      if (inlineEntities < 0) {
+        throw new IllegalArgumentException("inlineEntities must not be negative");
+      }
+    }
+
+    /**
+     * 10,000 entity rows per request, 64 MiB per response, 4 requests of the largest size in
+     * flight, requests of up to 64 rows on the transport thread.
+     */
+    public static Limits defaults() {
+      return new Limits(DEFAULT_MAX_ENTITIES, 64L << 20, 4 * DEFAULT_MAX_ENTITIES, 64);
+    }
+
+    public Limits withMaxEntities(int max) {
+      return new Limits(max, maxResponseBytes, Math.max(max, maxInflightEntities), inlineEntities);
+    }
+
+    public Limits withMaxResponseBytes(long max) {
+      return new Limits(maxEntities, max, maxInflightEntities, inlineEntities);
+    }
+
+    public Limits withMaxInflightEntities(int max) {
+      return new Limits(maxEntities, maxResponseBytes, max, inlineEntities);
+    }
+
+    public Limits withInlineEntities(int max) {
+      return new Limits(maxEntities, maxResponseBytes, maxInflightEntities, max);
+    }
+  }
 
   private final RocksOnlineStore store;
   private final Supplier<ServingCatalog> catalog;
   private final Clock clock;
-  private final int maxEntities;
+  private final Limits limits;
+  private final LookupAdmission admission;
+  private final Executor executor;
+  private final RepeatingFailureLog failures =
+      new RepeatingFailureLog(LOG, "GetOnlineFeatures", Duration.ofMinutes(1));
+  private final RepeatingFailureLog refusals =
+      new RepeatingFailureLog(LOG, "GetOnlineFeatures admission", Duration.ofMinutes(1));
+
+  /**
+   * Serves every request on the calling thread, with the default limits but {@code maxEntities}.
+   */
+  public OnlineServingService(
+      RocksOnlineStore store, Supplier<ServingCatalog> catalog, Clock clock, int maxEntities) {
+    this(store, catalog, clock, Limits.defaults().withMaxEntities(maxEntities), Runnable::run);
+  }
 
   /**
    * @param store the online store
    * @param catalog the catalog of the registry version to serve; called once per request
    * @param clock the request time, against which TTLs are checked
-   * @param maxEntities the most entity rows one request may carry
+   * @param limits bounds on the work of lookups
+   * @param executor runs requests of more than {@link Limits#inlineEntities()} rows; owned by the
+   *     caller
    */
   public OnlineServingService(
-      RocksOnlineStore store, Supplier<ServingCatalog> catalog, Clock clock, int maxEntities) {
+      RocksOnlineStore store,
+      Supplier<ServingCatalog> catalog,
+      Clock clock,
+      Limits limits,
+      Executor executor) {
     this.store = Objects.requireNonNull(store, "store");
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.clock = Objects.requireNonNull(clock, "clock");
-    if (maxEntities < 1) {
-      throw new IllegalArgumentException("maxEntities must be positive: " + maxEntities);
-    }
-    this.maxEntities = maxEntities;
+    this.limits = Objects.requireNonNull(limits, "limits");
+    this.executor = Objects.requireNonNull(executor, "executor");
+    this.admission = new LookupAdmission(limits.maxInflightEntities());
   }
 
   public int maxEntities() {
-    return maxEntities;
+    return limits.maxEntities();
+  }
+
+  public Limits limits() {
+    return limits;
+  }
+
+  /** Entity rows of the requests being served now. */
+  public int inflightEntities() {
+    return admission.inFlight();
   }
 
   /** A request that cannot be served as sent; carries the status to answer with. */
@@ -101,36 +208,149 @@ public final class OnlineServingService implements BindableService {
             .setSchemaDescriptor(OnlineServingGrpc.getServiceDescriptor().getSchemaDescriptor())
             .addMethod(method)
             .build();
-    return ServerServiceDefinition.builder(service)
-        .addMethod(method, ServerCalls.asyncUnaryCall(this::getOnlineFeatures))
-        .build();
+    return InvalidRequests.parseFailuresAsInvalidArgument(
+        ServerServiceDefinition.builder(service)
+            .addMethod(method, ServerCalls.asyncUnaryCall(this::getOnlineFeatures))
+            .build());
   }
 
   private void getOnlineFeatures(
       GetOnlineFeaturesRequest request, StreamObserver<EncodedResponse> response) {
-    EncodedResponse result;
+    int rows;
     try {
-      result = encode(request);
+      rows = checkEntities(request);
     } catch (BadRequest e) {
       response.onError(e.status.asRuntimeException());
+      return;
+    }
+    if (!admission.tryAcquire(rows)) {
+      refusals.failure(
+          "refusing requests: " + admission.inFlight() + " entity rows in flight", null);
+      response.onError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(
+                  "the server is at its limit of "
+                      + admission.limit()
+                      + " entity rows of lookups in flight ("
+                      + admission.inFlight()
+                      + " now; this request has "
+                      + rows
+                      + "); retry after a short back-off (quiver serve --max-inflight-entities)")
+              .asRuntimeException());
+      return;
+    }
+    Context context = Context.current();
+    Runnable work =
+        () -> {
+          try {
+            serve(request, response, context);
+          } finally {
+            admission.release(rows);
+          }
+        };
+    if (rows <= limits.inlineEntities()) {
+      work.run();
+      return;
+    }
+    try {
+      executor.execute(work);
+    } catch (RejectedExecutionException e) {
+      admission.release(rows);
+      response.onError(
+          Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
+    }
+  }
+
+  private void serve(
+      GetOnlineFeaturesRequest request, StreamObserver<EncodedResponse> response, Context context) {
+    EncodedResponse result;
+    try {
+      if (context.isCancelled()) {
+        throw new LookupBudget.CancelledException();
+      }
+      result = encode(request, new LookupBudget(limits.maxResponseBytes(), context::isCancelled));
+    } catch (BadRequest e) {
+      response.onError(e.status.asRuntimeException());
+      return;
+    } catch (LookupBudget.ExceededException e) {
+      response.onError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(
+                  "the answer needs more than "
+                      + e.limit()
+                      + " bytes (read from the store plus sent back; at least "
+                      + e.needed()
+                      + " when stopped); ask for fewer entity rows or features, or raise quiver"
+                      + " serve --max-response-mb")
+              .asRuntimeException());
+      return;
+    } catch (LookupBudget.CancelledException e) {
+      // The caller has gone; whatever is sent is not read.
+      Deadline deadline = context.getDeadline();
+      Status status =
+          deadline != null && deadline.isExpired()
+              ? Status.DEADLINE_EXCEEDED.withDescription("the deadline passed during the lookup")
+              : Status.CANCELLED.withDescription("the caller cancelled the lookup");
+      closeQuietly(response, status);
       return;
     } catch (IllegalStateException e) {
       response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
       return;
     } catch (IOException | RuntimeException e) {
-      LOG.error("GetOnlineFeatures failed", e);
+      failures.failure("reading the online store failed: " + e.getMessage(), e);
       response.onError(
           Status.INTERNAL
-              .withDescription("reading the online store failed: " + e.getMessage())
+              .withDescription(
+                  "reading the online store failed: "
+                      + Messages.clip(String.valueOf(e.getMessage())))
               .asRuntimeException());
       return;
     }
-    response.onNext(result);
-    response.onCompleted();
+    failures.success();
+    refusals.success();
+    try {
+      response.onNext(result);
+      response.onCompleted();
+    } catch (StatusRuntimeException e) {
+      // Cancelled while sending: nothing to do.
+    }
   }
 
-  /** Serves one request into the response's wire form. */
-  EncodedResponse encode(GetOnlineFeaturesRequest request) throws BadRequest, IOException {
+  private static void closeQuietly(StreamObserver<EncodedResponse> response, Status status) {
+    try {
+      response.onError(status.asRuntimeException());
+    } catch (RuntimeException ignored) {
+      // The call is already closed.
+    }
+  }
+
+  /** The encoded entity keys of one list of join keys: each distinct key once. */
+  private record Keys(List<byte[]> unique, int[] rowToUnique) {
+    static Keys of(List<byte[]> encoded) {
+      int rows = encoded.size();
+      int[] map = new int[rows];
+      if (rows == 1) {
+        return new Keys(encoded, map);
+      }
+      Map<java.nio.ByteBuffer, Integer> seen = new HashMap<>(rows * 2);
+      List<byte[]> unique = new ArrayList<>();
+      for (int r = 0; r < rows; r++) {
+        byte[] k = encoded.get(r);
+        Integer at = seen.putIfAbsent(java.nio.ByteBuffer.wrap(k), unique.size());
+        if (at == null) {
+          map[r] = unique.size();
+          unique.add(k);
+        } else {
+          map[r] = at;
+        }
+      }
+      return new Keys(unique.size() == rows ? encoded : unique, map);
+    }
+  }
+
+  /** Serves one request into the response's wire form, within {@code budget}. */
+  EncodedResponse encode(GetOnlineFeaturesRequest request, LookupBudget budget)
+      throws BadRequest, IOException {
     ServingCatalog cat = catalog.get();
     List<ServingCatalog.ServedFeature> features = resolve(request, cat);
     int rows = checkEntities(request);
@@ -145,9 +365,9 @@ public final class OnlineServingService implements BindableService {
     for (String column : request.getEntitiesMap().keySet()) {
       if (!needed.contains(column)) {
         throw invalid(
-            "entities['"
-                + column
-                + "']: not a join key of the requested features; they need "
+            "entities["
+                + Messages.quote(column)
+                + "]: not a join key of the requested features; they need "
                 + String.join(", ", needed));
       }
     }
@@ -170,21 +390,23 @@ public final class OnlineServingService implements BindableService {
       }
     }
     List<ViewId> viewIds = new ArrayList<>(views.keySet());
-    List<List<byte[]>> encoded = new ArrayList<>();
-    Map<List<Field>, List<byte[]>> byKeys = new HashMap<>();
+    List<Keys> keysByView = new ArrayList<>();
+    Map<List<Field>, Keys> byKeys = new HashMap<>();
     for (ViewId v : viewIds) {
-      encoded.add(byKeys.computeIfAbsent(views.get(v), keys -> encodeKeys(keys, keyValues, rows)));
+      keysByView.add(
+          byKeys.computeIfAbsent(views.get(v), keys -> Keys.of(encodeKeys(keys, keyValues, rows))));
     }
-    List<List<StoredRow>> stored = store.read(viewIds, encoded);
+    List<List<StoredRow>> stored =
+        store.read(viewIds, keysByView.stream().map(Keys::unique).toList(), budget);
     Map<ViewId, Integer> viewIndex = new HashMap<>();
     List<byte[][]> timesByView = new ArrayList<>(viewIds.size());
     for (int i = 0; i < viewIds.size(); i++) {
       viewIndex.put(viewIds.get(i), i);
       List<StoredRow> viewRows = stored.get(i);
-      byte[][] times = new byte[rows][];
-      for (int r = 0; r < rows; r++) {
-        StoredRow row = viewRows.get(r);
-        times[r] =
+      byte[][] times = new byte[viewRows.size()][];
+      for (int u = 0; u < times.length; u++) {
+        StoredRow row = viewRows.get(u);
+        times[u] =
             row == null
                 ? ResponseEncoder.NO_TIMESTAMP
                 : ResponseEncoder.timestamp(row.order().eventTimeMillis());
@@ -196,20 +418,35 @@ public final class OnlineServingService implements BindableService {
     ResponseEncoder out = new ResponseEncoder(rows);
     Iterator<String> columnNames = names.iterator();
     for (ServingCatalog.ServedFeature f : features) {
-      ResponseEncoder.Column column = out.column(columnNames.next());
+      String columnName = columnNames.next();
+      budget.spend(columnName.length() + 16L);
+      ResponseEncoder.Column column = out.column(columnName);
       int view = viewIndex.get(f.view());
       List<StoredRow> viewRows = stored.get(view);
+      int[] toUnique = keysByView.get(view).rowToUnique();
       byte[][] times = timesByView.get(view);
       boolean aggregate = f.aggregation() != null;
       int id = aggregate ? -1 : store.featureId(f.view(), f.feature());
-      List<Value> aggregates =
-          aggregate
-              ? store.aggregate(f.view(), f.aggregation(), encoded.get(view), nowMillis)
-              : null;
+      byte[][] aggregates = null;
+      if (aggregate) {
+        List<Value> values =
+            store.aggregate(
+                f.view(), f.aggregation(), keysByView.get(view).unique(), nowMillis, budget);
+        aggregates = new byte[values.size()][];
+        for (int u = 0; u < aggregates.length; u++) {
+          Value v = values.get(u);
+          aggregates[u] =
+              v.getKindCase() == Value.KindCase.NULL_VALUE
+                  ? ResponseEncoder.NULL_VALUE
+                  : v.toByteArray();
+        }
+      }
       long ttl = f.ttl().toMillis();
       for (int r = 0; r < rows; r++) {
-        StoredRow row = viewRows.get(r);
+        int u = toUnique[r];
+        StoredRow row = viewRows.get(u);
         if (row == null) {
+          budget.spend(4);
           column.set(
               r,
               ResponseEncoder.UNSET_VALUE,
@@ -217,31 +454,35 @@ public final class OnlineServingService implements BindableService {
               ResponseEncoder.NO_TIMESTAMP);
           continue;
         }
-        byte[] eventTime = times[r];
+        byte[] eventTime = times[u];
         if (aggregate) {
           // Aggregations are bounded by their window, not by the view's TTL.
-          Value v = aggregates.get(r);
-          boolean isNull = v.getKindCase() == Value.KindCase.NULL_VALUE;
+          byte[] v = aggregates[u];
+          budget.spend(v.length + eventTime.length + 6L);
           column.set(
               r,
-              v.toByteArray(),
-              isNull ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT,
+              v,
+              v == ResponseEncoder.NULL_VALUE ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT,
               eventTime);
           continue;
         }
         if (ttl > 0 && nowMillis - row.order().eventTimeMillis() > ttl) {
+          budget.spend(eventTime.length + 6L);
           column.set(r, ResponseEncoder.UNSET_VALUE, FeatureStatus.OUTSIDE_MAX_AGE, eventTime);
           continue;
         }
         int at = id < 0 ? -1 : row.indexOf(id);
         if (at < 0 || isNull(row.bytes(), row.offset(at), row.length(at))) {
+          budget.spend(ResponseEncoder.NULL_VALUE.length + eventTime.length + 6L);
           column.set(r, ResponseEncoder.NULL_VALUE, FeatureStatus.NULL_VALUE, eventTime);
         } else {
+          budget.spend(row.length(at) + eventTime.length + 6L);
           column.set(
               r, row.bytes(), row.offset(at), row.length(at), FeatureStatus.PRESENT, eventTime);
         }
       }
     }
+    budget.checkpoint();
     return new EncodedResponse(out.encode(cat.version()));
   }
 
@@ -271,9 +512,9 @@ public final class OnlineServingService implements BindableService {
                 () ->
                     new BadRequest(
                         Status.NOT_FOUND.withDescription(
-                            "feature_service: '"
-                                + name
-                                + "' does not exist in registry version "
+                            "feature_service: "
+                                + Messages.quote(name)
+                                + " does not exist in registry version "
                                 + cat.version()
                                 + "; feature services: "
                                 + String.join(", ", cat.serviceNames()))));
@@ -291,12 +532,12 @@ public final class OnlineServingService implements BindableService {
             throw invalid(
                 "features["
                     + i
-                    + "]: '"
-                    + ref
-                    + "' is not a feature reference; expected view:feature");
+                    + "]: "
+                    + Messages.quote(ref)
+                    + " is not a feature reference; expected view:feature");
           }
           if (!seen.add(ref)) {
-            throw invalid("features[" + i + "]: '" + ref + "' is requested twice");
+            throw invalid("features[" + i + "]: " + Messages.quote(ref) + " is requested twice");
           }
           int index = i;
           out.add(
@@ -307,9 +548,9 @@ public final class OnlineServingService implements BindableService {
                               Status.NOT_FOUND.withDescription(
                                   "features["
                                       + index
-                                      + "]: '"
-                                      + ref
-                                      + "' does not exist in registry version "
+                                      + "]: "
+                                      + Messages.quote(ref)
+                                      + " does not exist in registry version "
                                       + cat.version()))));
         }
         return out;
@@ -335,26 +576,27 @@ public final class OnlineServingService implements BindableService {
         first = e.getKey();
       } else if (n != rows) {
         throw invalid(
-            "entities['"
-                + e.getKey()
-                + "']: has "
+            "entities["
+                + Messages.quote(e.getKey())
+                + "]: has "
                 + n
-                + " values but entities['"
-                + first
-                + "'] has "
+                + " values but entities["
+                + Messages.quote(first)
+                + "] has "
                 + rows
                 + "; every key column needs one value per entity row");
       }
     }
     if (rows == 0) {
-      throw invalid("entities['" + first + "']: no values; give at least one entity row");
+      throw invalid(
+          "entities[" + Messages.quote(first) + "]: no values; give at least one entity row");
     }
-    if (rows > maxEntities) {
+    if (rows > limits.maxEntities()) {
       throw invalid(
           "entities: "
               + rows
               + " entity rows exceed the limit of "
-              + maxEntities
+              + limits.maxEntities()
               + " per request (quiver serve --max-entities)");
     }
     return rows;

@@ -402,12 +402,40 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
 
   // ---------------------------------------------------------------- reads
 
+  /** Keys read in the first multi-get of a lookup, before any row size is known. */
+  static final int FIRST_READ_KEYS = 8;
+
+  /** The most keys of one multi-get. */
+  static final int MAX_READ_KEYS = 1024;
+
+  /** About how many value bytes one multi-get may bring into memory at once. */
+  static final long READ_CHUNK_BYTES = 4L << 20;
+
   /**
-   * Reads the rows of several views at once. {@code requests.get(i)} names a view and the encoded
-   * entity keys to read from it; the result holds, in the same shape, the stored row or null.
+   * Reads the rows of several views at once, with no budget. See {@link #read(List, List,
+   * LookupBudget)}.
    */
   public List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys)
       throws IOException {
+    return read(viewIds, keys, LookupBudget.unlimited());
+  }
+
+  /**
+   * Reads the rows of several views at once. {@code keys.get(i)} holds the encoded entity keys to
+   * read from view {@code viewIds.get(i)}; the result holds, in the same shape, the stored row or
+   * null.
+   *
+   * <p>The keys are read in multi-gets sized by the rows seen so far, so that one multi-get brings
+   * about {@link #READ_CHUNK_BYTES} into native and heap memory at most: a lookup of large rows
+   * spends its budget, and stops, before it has read them all. Every stored row's size is counted
+   * against {@code budget}; between multi-gets the budget's checkpoint is asked whether the caller
+   * still waits.
+   *
+   * @throws LookupBudget.ExceededException when the rows read pass the budget
+   * @throws LookupBudget.CancelledException when the caller has gone
+   */
+  public List<List<StoredRow>> read(
+      List<ViewId> viewIds, List<List<byte[]>> keys, LookupBudget budget) throws IOException {
     lifecycle.readLock().lock();
     try {
       checkOpen();
@@ -425,7 +453,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
           flat.add(k);
         }
       }
-      List<byte[]> values = flat.isEmpty() ? List.of() : db.multiGetAsList(readOptions, cfs, flat);
+      List<byte[]> values = multiGet(cfs, flat, budget);
       int i = 0;
       for (int v = 0; v < viewIds.size(); v++) {
         List<byte[]> ks = keys.get(v);
@@ -450,11 +478,60 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
     }
   }
 
+  private List<byte[]> multiGet(
+      List<ColumnFamilyHandle> cfs, List<byte[]> keys, LookupBudget budget)
+      throws RocksDBException {
+    int total = keys.size();
+    if (total == 0) {
+      return List.of();
+    }
+    budget.checkpoint();
+    if (total <= FIRST_READ_KEYS) {
+      List<byte[]> values = db.multiGetAsList(readOptions, cfs, keys);
+      for (byte[] v : values) {
+        if (v != null) {
+          budget.spend(v.length);
+        }
+      }
+      return values;
+    }
+    List<byte[]> values = new ArrayList<>(total);
+    int chunk = FIRST_READ_KEYS;
+    long largest = 1;
+    for (int at = 0, end; at < total; at = end) {
+      if (at > 0) {
+        budget.checkpoint();
+        chunk = (int) Math.max(1, Math.min(MAX_READ_KEYS, READ_CHUNK_BYTES / largest));
+      }
+      end = Math.min(total, at + chunk);
+      List<byte[]> got =
+          db.multiGetAsList(readOptions, cfs.subList(at, end), keys.subList(at, end));
+      for (byte[] v : got) {
+        if (v != null) {
+          budget.spend(v.length);
+          largest = Math.max(largest, v.length);
+        }
+      }
+      values.addAll(got);
+    }
+    return values;
+  }
+
   /**
    * The value of an aggregation over a sawtooth window ending at {@code nowMillis}, for each
    * encoded entity key: the merge of the tiles from the window's start to the tile holding now.
    */
   public List<Value> aggregate(ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis)
+      throws IOException {
+    return aggregate(view, spec, keys, nowMillis, LookupBudget.unlimited());
+  }
+
+  /**
+   * As {@link #aggregate(ViewId, Aggregation, List, long)}, asking {@code budget} between keys
+   * whether the caller still waits, and counting each result's size against it.
+   */
+  public List<Value> aggregate(
+      ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis, LookupBudget budget)
       throws IOException {
     lifecycle.readLock().lock();
     try {
@@ -473,7 +550,11 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       long from = aggregator.windowStart(nowMillis);
       long to = aggregator.tileStart(nowMillis);
       try (RocksIterator it = db.newIterator(cf, readOptions)) {
-        for (byte[] key : keys) {
+        for (int k = 0; k < keys.size(); k++) {
+          if ((k & 63) == 0) {
+            budget.checkpoint();
+          }
+          byte[] key = keys.get(k);
           byte[] last = tileKey(key, id, to);
           AggregateState state = aggregator.empty();
           for (it.seek(tileKey(key, id, from));
@@ -481,7 +562,9 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
               it.next()) {
             aggregator.merge(state, AggregateState.decode(it.value()));
           }
-          out.add(aggregator.result(state));
+          Value result = aggregator.result(state);
+          budget.spend(result.getSerializedSize());
+          out.add(result);
         }
       }
       return out;
