@@ -4,6 +4,7 @@ import dev.quiver.ingestion.Ingestion;
 import dev.quiver.ingestion.IngestionConfig;
 import dev.quiver.kafka.EmbeddedKafka;
 import dev.quiver.offline.ParquetOfflineSink;
+import dev.quiver.online.InvalidRequests;
 import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.online.ServingCatalog;
@@ -65,8 +66,8 @@ public final class QuiverServer implements AutoCloseable {
     private String bootstrap;
     private Integer grpcPort;
     private Integer flightPort;
-    private String host = "0.0.0.0";
-    private int maxEntities = OnlineServingService.DEFAULT_MAX_ENTITIES;
+    private String host = DEFAULT_HOST;
+    private OnlineServingService.Limits lookupLimits = OnlineServingService.Limits.defaults();
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
@@ -85,7 +86,7 @@ public final class QuiverServer implements AutoCloseable {
       c.grpcPort = grpcPort;
       c.flightPort = flightPort;
       c.host = host;
-      c.maxEntities = maxEntities;
+      c.lookupLimits = lookupLimits;
       c.registryPoll = registryPoll;
       c.clock = clock;
       c.cacheBytes = cacheBytes;
@@ -95,7 +96,10 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
-    /** Settings of quiver.yaml, no embedded broker, all interfaces, 10,000 entities per request. */
+    /**
+     * Settings of quiver.yaml, no embedded broker, loopback only ({@value #DEFAULT_HOST}), the
+     * default lookup limits.
+     */
     public static Options defaults(RepoSettings settings) {
       return new Options(settings);
     }
@@ -128,7 +132,11 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
-    /** Address to listen on. */
+    /**
+     * Address to listen on for gRPC and Arrow Flight. The default, {@value #DEFAULT_HOST}, accepts
+     * connections from this machine only: the ports have no authentication, so listening on other
+     * interfaces ({@code 0.0.0.0}) is a choice to make on purpose.
+     */
     public Options withHost(String address) {
       Options c = copy();
       c.host = address;
@@ -138,7 +146,14 @@ public final class QuiverServer implements AutoCloseable {
     /** Entity rows allowed per request. */
     public Options withMaxEntities(int max) {
       Options c = copy();
-      c.maxEntities = max;
+      c.lookupLimits = lookupLimits.withMaxEntities(max);
+      return c;
+    }
+
+    /** Bounds on lookups: entity rows per request, bytes per response, entity rows in flight. */
+    public Options withLookupLimits(OnlineServingService.Limits limits) {
+      Options c = copy();
+      c.lookupLimits = java.util.Objects.requireNonNull(limits, "limits");
       return c;
     }
 
@@ -194,6 +209,9 @@ public final class QuiverServer implements AutoCloseable {
       return settings;
     }
   }
+
+  /** The address quiver serve listens on unless told otherwise: this machine only. */
+  public static final String DEFAULT_HOST = "127.0.0.1";
 
   /** Entity rows one Flight export may send unless configured otherwise. */
   public static final long DEFAULT_MAX_EXPORT_ROWS = 100_000_000L;
@@ -285,14 +303,28 @@ public final class QuiverServer implements AutoCloseable {
 
     health = new HealthStatusManager();
     int port = options.grpcPort != null ? options.grpcPort : settings.grpcPort();
+    // Lookups too large to run on the transport threads; their number in flight is bounded by the
+    // service's admission, so the queue is too.
+    ExecutorService lookupThreads =
+        Executors.newFixedThreadPool(
+            Runtime.getRuntime().availableProcessors(),
+            r -> {
+              Thread t = new Thread(r, "quiver-lookup");
+              t.setDaemon(true);
+              return t;
+            });
+    resources.add(lookupThreads::shutdownNow);
     grpc =
         NettyServerBuilder.forAddress(new InetSocketAddress(options.host, port))
             // Lookups are short reads from RocksDB's cache and memory: run them on the transport
             // threads rather than handing each call to another thread.
             .directExecutor()
             .addService(
-                new OnlineServingService(online, catalog::get, options.clock, options.maxEntities))
-            .addService(new RegistryGrpcService(registry))
+                new OnlineServingService(
+                    online, catalog::get, options.clock, options.lookupLimits, lookupThreads))
+            .addService(
+                InvalidRequests.parseFailuresAsInvalidArgument(
+                    new RegistryGrpcService(registry).bindService()))
             // Flight on this port too, so the Java client exports over its one connection.
             .addService(flightService(flightMemory, flight, flightThreads))
             .addService(health.getHealthService())
@@ -353,6 +385,17 @@ public final class QuiverServer implements AutoCloseable {
         grpcPort(),
         servedVersion,
         bootstrap);
+    if (isLoopback(options.host)) {
+      LOG.info(
+          "gRPC and Arrow Flight accept connections from this machine only ({}); to serve other"
+              + " machines, pass --host 0.0.0.0 (the ports have no authentication)",
+          options.host);
+    } else {
+      LOG.warn(
+          "gRPC and Arrow Flight listen on {} without authentication: anyone who can reach these"
+              + " ports can read every feature and export training sets",
+          options.host);
+    }
   }
 
   private void refreshQuietly() {
@@ -478,6 +521,20 @@ public final class QuiverServer implements AutoCloseable {
     }
     String dir = settings.dataDir().toAbsolutePath().normalize().toString();
     return "quiver-" + host + "-" + Integer.toHexString(dir.hashCode());
+  }
+
+  /** Whether {@code host} names a loopback address (or resolves only to one). */
+  static boolean isLoopback(String host) {
+    try {
+      for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+        if (!a.isLoopbackAddress()) {
+          return false;
+        }
+      }
+      return true;
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   private static int portOf(String bootstrap) {

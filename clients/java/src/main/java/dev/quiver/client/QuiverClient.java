@@ -306,6 +306,7 @@ public final class QuiverClient implements AutoCloseable {
     private Duration defaultDeadline = Duration.ofSeconds(1);
     private int maxAttempts = 3;
     private boolean plaintext = true;
+    private int maxResponseBytes = 64 << 20;
 
     /**
      * {@code host:port} of {@code quiver serve}, or any gRPC target string. Default localhost:6566.
@@ -333,6 +334,19 @@ public final class QuiverClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The largest response the client accepts, in bytes. Default 64 MiB, the server's default
+     * response budget ({@code quiver serve --max-response-mb}); gRPC's own default of 4 MiB is too
+     * small for a lookup of thousands of entities.
+     */
+    public Builder maxResponseBytes(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxResponseBytes must be at least 1024: " + bytes);
+      }
+      this.maxResponseBytes = bytes;
+      return this;
+    }
+
     /** Uses TLS instead of plaintext. */
     public Builder useTransportSecurity() {
       this.plaintext = false;
@@ -340,7 +354,8 @@ public final class QuiverClient implements AutoCloseable {
     }
 
     public QuiverClient build() {
-      ManagedChannelBuilder<?> b = ManagedChannelBuilder.forTarget(target);
+      ManagedChannelBuilder<?> b =
+          ManagedChannelBuilder.forTarget(target).maxInboundMessageSize(maxResponseBytes);
       if (plaintext) {
         b.usePlaintext();
       }

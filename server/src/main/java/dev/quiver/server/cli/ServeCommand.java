@@ -1,5 +1,6 @@
 package dev.quiver.server.cli;
 
+import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.RepoSettings;
@@ -69,14 +70,32 @@ final class ServeCommand implements Callable<Integer> {
   @Option(
       names = "--host",
       paramLabel = "ADDRESS",
-      description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
-  String host = "0.0.0.0";
+      description =
+          "Address to listen on for gRPC and Arrow Flight. Default: ${DEFAULT-VALUE}, this machine"
+              + " only; 0.0.0.0 for every interface (the ports have no authentication).")
+  String host = QuiverServer.DEFAULT_HOST;
 
   @Option(
       names = "--max-entities",
       paramLabel = "N",
       description = "Most entity rows per GetOnlineFeatures request. Default: ${DEFAULT-VALUE}.")
-  int maxEntities = dev.quiver.online.OnlineServingService.DEFAULT_MAX_ENTITIES;
+  int maxEntities = OnlineServingService.Limits.defaults().maxEntities();
+
+  @Option(
+      names = "--max-response-mb",
+      paramLabel = "MB",
+      description =
+          "Most bytes one GetOnlineFeatures request may read from the store plus send back;"
+              + " larger answers are refused with RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
+  long maxResponseMb = OnlineServingService.Limits.defaults().maxResponseBytes() >> 20;
+
+  @Option(
+      names = "--max-inflight-entities",
+      paramLabel = "N",
+      description =
+          "Most entity rows of GetOnlineFeatures requests served at once; past it requests are"
+              + " refused at once with RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
+  int maxInflightEntities = OnlineServingService.Limits.defaults().maxInflightEntities();
 
   @Option(
       names = "--cache-mb",
@@ -93,6 +112,30 @@ final class ServeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  private OnlineServingService.Limits lookupLimits() {
+    if (maxEntities < 1) {
+      throw usage("--max-entities must be at least 1, got " + maxEntities);
+    }
+    if (maxResponseMb < 1 || maxResponseMb > 1 << 20) {
+      throw usage("--max-response-mb must be from 1 to " + (1 << 20) + ", got " + maxResponseMb);
+    }
+    if (maxInflightEntities < maxEntities) {
+      throw usage(
+          "--max-inflight-entities ("
+              + maxInflightEntities
+              + ") must be at least --max-entities ("
+              + maxEntities
+              + "), or no request of the largest size could ever be served");
+    }
+    OnlineServingService.Limits d = OnlineServingService.Limits.defaults();
+    return new OnlineServingService.Limits(
+        maxEntities, maxResponseMb << 20, maxInflightEntities, d.inlineEntities());
+  }
+
+  private picocli.CommandLine.ParameterException usage(String message) {
+    return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+  }
+
   @Override
   public Integer call() throws Exception {
     RepoSettings settings = RepoSettings.read(repo);
@@ -104,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
             .withFlightPort(flightPort)
             .withMaxConcurrentExports(maxExports)
             .withMaxExportRows(maxExportRows)
-            .withMaxEntities(maxEntities);
+            .withLookupLimits(lookupLimits());
     options =
         options
             .withHost(host)
