@@ -59,6 +59,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ParquetOfflineSink implements RowSink, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ParquetOfflineSink.class);
+
+  /** A full disk fails every commit until space is freed: one line a minute, not one a commit. */
+  private final dev.quiver.registry.util.RepeatingFailureLog commitFailures =
+      new dev.quiver.registry.util.RepeatingFailureLog(
+          LOG, "offline store", java.time.Duration.ofMinutes(1));
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
@@ -215,13 +221,19 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
   }
 
   private void commitExpired() {
+    boolean failed = false;
     for (ViewFiles f : views.values()) {
       try {
         f.commitIfDue();
       } catch (IOException | RuntimeException e) {
-        LOG.error("offline commit of {} failed; recovering from disk", f.view, e);
+        failed = true;
+        commitFailures.failure(
+            "offline commit of " + f.view + " failed (" + e + "); recovering from disk", e);
         discard(f);
       }
+    }
+    if (!failed) {
+      commitFailures.success();
     }
   }
 

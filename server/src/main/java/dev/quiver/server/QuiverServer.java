@@ -16,6 +16,7 @@ import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryGrpcService;
+import dev.quiver.registry.util.RepeatingFailureLog;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -231,6 +232,8 @@ public final class QuiverServer implements AutoCloseable {
   private Server flightServer;
   private HealthStatusManager health;
   private ScheduledExecutorService watcher;
+  private final RepeatingFailureLog registryFailures =
+      new RepeatingFailureLog(LOG, "registry", Duration.ofMinutes(1));
   private volatile long servedVersion;
   private volatile RegistrySnapshot servedSnapshot = RegistrySnapshot.getDefaultInstance();
 
@@ -401,9 +404,14 @@ public final class QuiverServer implements AutoCloseable {
   private void refreshQuietly() {
     try {
       refreshRegistry();
+      registryFailures.success();
     } catch (IOException | RuntimeException e) {
-      LOG.error(
-          "applying the new registry version failed; still serving version {}", servedVersion, e);
+      registryFailures.failure(
+          "applying the new registry version failed ("
+              + e
+              + "); still serving version "
+              + servedVersion,
+          e);
     }
   }
 
