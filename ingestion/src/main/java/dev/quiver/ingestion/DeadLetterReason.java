@@ -4,8 +4,13 @@ package dev.quiver.ingestion;
 public enum DeadLetterReason {
   /** The record has no value (a tombstone). */
   EMPTY_RECORD,
-  /** The value is not valid JSON (or not UTF-8). */
+  /** The value is not valid JSON, or is not UTF-8 text at all. */
   NOT_JSON,
+  /**
+   * The JSON is deeper, or holds a longer number or string, than the decoder reads: the message
+   * names the limit.
+   */
+  JSON_LIMIT_EXCEEDED,
   /** The value is JSON but not an object. */
   NOT_AN_OBJECT,
   /** A field appears twice in the object. */
@@ -16,8 +21,18 @@ public enum DeadLetterReason {
   NULL_JOIN_KEY,
   /** The event timestamp is absent or null. */
   MISSING_EVENT_TIMESTAMP,
-  /** A timestamp is neither RFC 3339 nor epoch milliseconds, or is out of range. */
+  /** A timestamp is neither an RFC 3339 string nor an integer of epoch milliseconds. */
   BAD_TIMESTAMP,
+  /**
+   * An event, created or timestamp-valued field lies outside {@link
+   * dev.quiver.registry.rows.TimeRange}.
+   */
+  TIMESTAMP_OUT_OF_RANGE,
+  /**
+   * A string is not valid Unicode: invalid UTF-8 bytes inside a JSON object, or a lone UTF-16
+   * surrogate (a {@code \\udc00} escape not forming a pair).
+   */
+  INVALID_STRING,
   /** A field has a JSON type that does not fit its declared type. */
   WRONG_TYPE,
   /** A number does not fit its declared type (int32, int64, float). */
@@ -27,7 +42,14 @@ public enum DeadLetterReason {
   /** A list holds a null or an element of the wrong type. */
   BAD_LIST_ELEMENT,
   /** A view's filter or feature expression failed on this record. */
-  EXPRESSION_FAILED;
+  EXPRESSION_FAILED,
+  /**
+   * A view's value or row is larger than ingestion stores ({@code ingestion.max_value_bytes},
+   * {@code ingestion.max_row_bytes}); the message names the feature, its size and the limit.
+   */
+  VALUE_TOO_LARGE,
+  /** Processing the record failed in a way no rule describes: a defect, reported not retried. */
+  INTERNAL_ERROR;
 
   /** The header value: lower case, e.g. {@code wrong_type}. */
   public String code() {

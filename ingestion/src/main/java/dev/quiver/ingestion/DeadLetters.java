@@ -20,5 +20,21 @@ public final class DeadLetters {
   /** For expression failures: the view version, {@code name@version}. */
   public static final String VIEW = "quiver.view";
 
+  /**
+   * Present when the dead letter's value is cut to fit the dead-letter topic's {@code
+   * max.message.bytes}: the original value's size in bytes. The whole record stays in the source
+   * topic at {@link #TOPIC}, {@link #PARTITION} and {@link #OFFSET}.
+   */
+  public static final String VALUE_TRUNCATED = "quiver.value_truncated";
+
+  /** As {@link #VALUE_TRUNCATED}, for a record key that had to be cut: its original size. */
+  public static final String KEY_TRUNCATED = "quiver.key_truncated";
+
+  /**
+   * Present when the original record's headers are left out to make the dead letter fit: their
+   * number and total size, {@code count,bytes}.
+   */
+  public static final String HEADERS_DROPPED = "quiver.headers_dropped";
+
   private DeadLetters() {}
 }

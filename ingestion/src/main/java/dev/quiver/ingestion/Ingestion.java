@@ -18,12 +18,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +34,12 @@ import org.slf4j.LoggerFactory;
  * restarts with the new logic (new views replay the topic from the start; the others resume where
  * they were).
  *
- * <p>Thread-safe. {@link #close()} stops every ingestor and the dead-letter producer.
+ * <p>Dead-letter topics are created when missing, with a {@code max.message.bytes} that takes any
+ * record of their source topic plus the dead-letter headers; each source's dead-letter producer
+ * follows its topic's {@code max.message.bytes} as the broker reports it (see {@link
+ * DeadLetterSender}).
+ *
+ * <p>Thread-safe. {@link #close()} stops every ingestor, and with it its dead-letter producer.
  */
 public final class Ingestion implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Ingestion.class);
@@ -42,7 +47,13 @@ public final class Ingestion implements AutoCloseable {
   private final IngestionConfig config;
   private final List<RowSink> sinks;
   private final MeterRegistry meters;
-  private final Producer<byte[], byte[]> deadLetters;
+
+  /** Kafka's default {@code message.max.bytes}, assumed when the broker does not say. */
+  static final int KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+  /** Room on a dead-letter topic for the headers Quiver adds to the largest source record. */
+  static final int DEAD_LETTER_HEADROOM = 64 << 10;
+
   private final Map<String, Running> running = new HashMap<>();
   private boolean closed;
 
@@ -52,14 +63,6 @@ public final class Ingestion implements AutoCloseable {
     this.config = Objects.requireNonNull(config, "config");
     this.sinks = List.copyOf(sinks);
     this.meters = Objects.requireNonNull(meters, "meters");
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    props.put(ProducerConfig.CLIENT_ID_CONFIG, "quiver-dead-letters");
-    this.deadLetters =
-        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
   /**
@@ -90,7 +93,7 @@ public final class Ingestion implements AutoCloseable {
         running.remove(name);
       }
     }
-    createDeadLetterTopics(snapshot);
+    Map<String, Integer> deadLetterLimits = createDeadLetterTopics(snapshot);
     for (Source source : snapshot.getSourcesList()) {
       List<FeatureView> views = viewsBySource.getOrDefault(source.getName(), List.of());
       if (views.isEmpty() || running.containsKey(source.getName())) {
@@ -104,9 +107,12 @@ public final class Ingestion implements AutoCloseable {
                 .orElseThrow(
                     () -> new IllegalArgumentException("no compiled logic for " + v.getName())));
       }
-      RecordProcessor processor = new RecordProcessor(snapshot, source, compiled);
+      RecordProcessor processor = new RecordProcessor(snapshot, source, compiled, config.limits());
+      int deadLetterMax =
+          deadLetterLimits.getOrDefault(
+              source.getKafka().getDeadLetterTopic(), KAFKA_DEFAULT_MAX_MESSAGE_BYTES);
       SourceIngestor ingestor =
-          new SourceIngestor(source, processor, sinks, deadLetters, config, meters);
+          new SourceIngestor(source, processor, sinks, deadLetterMax, config, meters);
       running.put(source.getName(), new Running(source, List.copyOf(views), ingestor));
       LOG.info(
           "source {}: ingesting topic {} for {}",
@@ -124,17 +130,23 @@ public final class Ingestion implements AutoCloseable {
     return out;
   }
 
-  private void createDeadLetterTopics(RegistrySnapshot snapshot) {
-    List<NewTopic> topics = new ArrayList<>();
-    for (Source s : snapshot.getSourcesList()) {
-      topics.add(
-          new NewTopic(
-              s.getKafka().getDeadLetterTopic(),
-              java.util.Optional.empty(),
-              java.util.Optional.empty()));
-    }
-    if (topics.isEmpty()) {
-      return;
+  /**
+   * How ingestion of each running source is doing, by source name: failing or not, why and since
+   * when, and the lag behind the log end per partition. Sources not running (no views) are absent.
+   */
+  public synchronized Map<String, SourceHealth> health() {
+    Map<String, SourceHealth> out = new HashMap<>();
+    running.forEach((name, r) -> out.put(name, r.ingestor().health()));
+    return Map.copyOf(out);
+  }
+
+  /**
+   * Creates the missing dead-letter topics, sized for their source topics' records, and returns
+   * every dead-letter topic's {@code max.message.bytes} the broker reports (missing: unknown).
+   */
+  private Map<String, Integer> createDeadLetterTopics(RegistrySnapshot snapshot) {
+    if (snapshot.getSourcesList().isEmpty()) {
+      return Map.of();
     }
     try (Admin admin =
         Admin.create(
@@ -145,6 +157,28 @@ public final class Ingestion implements AutoCloseable {
                 10_000,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
                 15_000))) {
+      Map<String, Integer> sourceLimits =
+          maxMessageBytes(
+              admin, snapshot.getSourcesList().stream().map(x -> x.getKafka().getTopic()).toList());
+      List<NewTopic> topics = new ArrayList<>();
+      for (Source s : snapshot.getSourcesList()) {
+        long wanted =
+            (long)
+                    Math.max(
+                        sourceLimits.getOrDefault(
+                            s.getKafka().getTopic(), KAFKA_DEFAULT_MAX_MESSAGE_BYTES),
+                        KAFKA_DEFAULT_MAX_MESSAGE_BYTES)
+                + DEAD_LETTER_HEADROOM;
+        topics.add(
+            new NewTopic(
+                    s.getKafka().getDeadLetterTopic(),
+                    java.util.Optional.empty(),
+                    java.util.Optional.empty())
+                .configs(
+                    Map.of(
+                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                        String.valueOf(Math.min(wanted, Integer.MAX_VALUE)))));
+      }
       admin
           .createTopics(topics)
           .values()
@@ -165,7 +199,50 @@ public final class Ingestion implements AutoCloseable {
                   Thread.currentThread().interrupt();
                 }
               });
+      Map<String, Integer> limits =
+          maxMessageBytes(
+              admin,
+              snapshot.getSourcesList().stream()
+                  .map(x -> x.getKafka().getDeadLetterTopic())
+                  .toList());
+      for (Source s : snapshot.getSourcesList()) {
+        if (!limits.containsKey(s.getKafka().getDeadLetterTopic())) {
+          LOG.warn(
+              "dead-letter topic {}: max.message.bytes unknown; assuming Kafka's default {}",
+              s.getKafka().getDeadLetterTopic(),
+              KAFKA_DEFAULT_MAX_MESSAGE_BYTES);
+        }
+      }
+      return limits;
     }
+  }
+
+  /** The {@code max.message.bytes} of each topic that exists and answers, by topic name. */
+  private static Map<String, Integer> maxMessageBytes(Admin admin, List<String> topics) {
+    Map<String, Integer> out = new HashMap<>();
+    List<ConfigResource> resources =
+        topics.stream()
+            .distinct()
+            .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t))
+            .toList();
+    admin
+        .describeConfigs(resources)
+        .values()
+        .forEach(
+            (resource, f) -> {
+              try {
+                Config c = f.get(15, TimeUnit.SECONDS);
+                ConfigEntry e = c.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+                if (e != null && e.value() != null) {
+                  out.put(resource.name(), Integer.parseInt(e.value()));
+                }
+              } catch (ExecutionException | TimeoutException | NumberFormatException e) {
+                LOG.debug("max.message.bytes of {} unknown: {}", resource.name(), e.toString());
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    return out;
   }
 
   @Override
@@ -178,6 +255,5 @@ public final class Ingestion implements AutoCloseable {
       r.ingestor().close();
     }
     running.clear();
-    deadLetters.close(java.time.Duration.ofSeconds(10));
   }
 }

@@ -17,6 +17,9 @@ import java.util.Objects;
  *     takes its partitions back at once instead of waiting for the group to notice the old one is
  *     gone; "" for dynamic membership
  * @param clientOverrides extra Kafka client settings, applied last
+ * @param limits the largest values and rows ingestion stores
+ * @param health how often each source's lag is measured and when an unreachable broker counts as a
+ *     failure
  */
 public record IngestionConfig(
     String bootstrapServers,
@@ -25,7 +28,78 @@ public record IngestionConfig(
     Duration pollTimeout,
     Duration retryBackoff,
     String memberId,
-    Map<String, Object> clientOverrides) {
+    Map<String, Object> clientOverrides,
+    Limits limits,
+    Health health) {
+
+  /** 1 MiB: the default {@link Limits#maxValueBytes()}. */
+  public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
+
+  /** 4 MiB: the default {@link Limits#maxRowBytes()}. */
+  public static final int DEFAULT_MAX_ROW_BYTES = 4 << 20;
+
+  /**
+   * The largest values ingestion stores. A record whose computed value or row is larger goes to the
+   * dead-letter topic for that view ({@code value_too_large}); the record's other views keep their
+   * rows.
+   *
+   * @param maxValueBytes the largest single value, setting {@code ingestion.max_value_bytes}: a
+   *     string (as UTF-8), bytes, or a list (the sum of its elements), a join key included
+   * @param maxRowBytes the largest view row, setting {@code ingestion.max_row_bytes}: its join key,
+   *     feature and aggregation-input values together
+   */
+  public record Limits(int maxValueBytes, int maxRowBytes) {
+    public Limits {
+      if (maxValueBytes < 1) {
+        throw new IllegalArgumentException(
+            "ingestion.max_value_bytes must be positive: " + maxValueBytes);
+      }
+      if (maxRowBytes < maxValueBytes) {
+        throw new IllegalArgumentException(
+            "ingestion.max_row_bytes ("
+                + maxRowBytes
+                + ") must be at least ingestion.max_value_bytes ("
+                + maxValueBytes
+                + ")");
+      }
+    }
+
+    /** 1 MiB per value, 4 MiB per row. */
+    public static Limits defaults() {
+      return new Limits(DEFAULT_MAX_VALUE_BYTES, DEFAULT_MAX_ROW_BYTES);
+    }
+  }
+
+  /**
+   * How ingestion health is measured.
+   *
+   * @param checkInterval how often the ingest thread asks the broker for the log-end offsets of its
+   *     partitions, and so how fresh the reported lag is
+   * @param unreachableAfter how long the broker may stay unanswered (or the ingest thread stay
+   *     without a successful check) before the source counts as failing
+   * @param failureLogInterval the shortest time between two log lines about the same repeating
+   *     failure
+   */
+  public record Health(
+      Duration checkInterval, Duration unreachableAfter, Duration failureLogInterval) {
+    public Health {
+      requirePositive(checkInterval, "checkInterval");
+      requirePositive(unreachableAfter, "unreachableAfter");
+      requirePositive(failureLogInterval, "failureLogInterval");
+    }
+
+    /** Lag measured every 5 s; failing after 10 s without the broker; a log line per minute. */
+    public static Health defaults() {
+      return new Health(Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(1));
+    }
+
+    private static void requirePositive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive: " + d);
+      }
+    }
+  }
 
   public IngestionConfig {
     Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -35,6 +109,29 @@ public record IngestionConfig(
     }
     Objects.requireNonNull(memberId, "memberId");
     clientOverrides = Map.copyOf(clientOverrides);
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(health, "health");
+  }
+
+  /** The given settings with the default {@link Limits} and {@link Health}. */
+  public IngestionConfig(
+      String bootstrapServers,
+      String groupPrefix,
+      int maxPollRecords,
+      Duration pollTimeout,
+      Duration retryBackoff,
+      String memberId,
+      Map<String, Object> clientOverrides) {
+    this(
+        bootstrapServers,
+        groupPrefix,
+        maxPollRecords,
+        pollTimeout,
+        retryBackoff,
+        memberId,
+        clientOverrides,
+        Limits.defaults(),
+        Health.defaults());
   }
 
   /** The same settings with a stable member id. */
@@ -46,10 +143,43 @@ public record IngestionConfig(
         pollTimeout,
         retryBackoff,
         id,
-        clientOverrides);
+        clientOverrides,
+        limits,
+        health);
   }
 
-  /** Defaults: 2000 records per poll, 200 ms polls, 1 s back-off, dynamic membership. */
+  /** The same settings with other value limits. */
+  public IngestionConfig withLimits(Limits l) {
+    return new IngestionConfig(
+        bootstrapServers,
+        groupPrefix,
+        maxPollRecords,
+        pollTimeout,
+        retryBackoff,
+        memberId,
+        clientOverrides,
+        l,
+        health);
+  }
+
+  /** The same settings with other health measurement. */
+  public IngestionConfig withHealth(Health h) {
+    return new IngestionConfig(
+        bootstrapServers,
+        groupPrefix,
+        maxPollRecords,
+        pollTimeout,
+        retryBackoff,
+        memberId,
+        clientOverrides,
+        limits,
+        h);
+  }
+
+  /**
+   * Defaults: 2000 records per poll, 200 ms polls, 1 s back-off, dynamic membership, the default
+   * {@link Limits} and {@link Health}.
+   */
   public static IngestionConfig defaults(String bootstrapServers, String project) {
     return new IngestionConfig(
         bootstrapServers,

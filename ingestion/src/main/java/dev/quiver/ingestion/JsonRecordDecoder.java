@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.google.protobuf.ByteString;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.ScalarType;
@@ -12,8 +14,16 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.rows.TimeRange;
+import dev.quiver.registry.util.Messages;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -24,6 +34,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Decodes JSON records of one source against its schema. Fields not in the schema are ignored;
@@ -31,19 +43,53 @@ import java.util.Set;
  * fit their declared type exactly (an int32 field rejects 2^31 and 1.5); timestamps are RFC 3339
  * strings or epoch milliseconds; bytes are base64.
  *
+ * <p>What is refused rather than guessed at: text that is not UTF-8, strings holding a lone UTF-16
+ * surrogate ({@code invalid_string}: neither would survive storage unchanged, and a mangled join
+ * key could overwrite another entity); times outside {@link TimeRange} ({@code
+ * timestamp_out_of_range}); JSON past the decoder's limits ({@code json_limit_exceeded}): nesting
+ * deeper than {@value #MAX_NESTING_DEPTH}, a number longer than {@value #MAX_NUMBER_LENGTH}
+ * characters, a string or a field name longer than {@value #MAX_STRING_LENGTH} characters. NUL
+ * characters are valid Unicode and kept as they are. A leap second ({@code 23:59:60}) is read as
+ * the last microsecond of the second before it ({@code 23:59:59.999999}), so it sorts after every
+ * other time of that minute and before the next one.
+ *
  * <p>Java forms: bool Boolean, int32 Integer, int64 Long, float Float, double Double, string
  * String, bytes ByteString, timestamp Instant, list&lt;T&gt; an immutable List.
  *
  * <p>Thread-safe.
  */
 public final class JsonRecordDecoder {
+  /** The deepest nesting of objects and arrays read (source records are flat; fields may nest). */
+  public static final int MAX_NESTING_DEPTH = 100;
+
+  /** The longest number read, in characters; longer ones fit no declared type anyway. */
+  public static final int MAX_NUMBER_LENGTH = 1000;
+
+  /**
+   * The longest string or field name read, in characters. A record is bounded by the topic's {@code
+   * max.message.bytes} first; stored values by {@link IngestionConfig.Limits}.
+   */
+  public static final int MAX_STRING_LENGTH = 20_000_000;
+
   private static final JsonFactory JSON =
-      JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+      JsonFactory.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(MAX_NESTING_DEPTH)
+                  .maxNumberLength(MAX_NUMBER_LENGTH)
+                  .maxStringLength(MAX_STRING_LENGTH)
+                  .maxNameLength(MAX_STRING_LENGTH)
+                  .build())
+          .build();
+
+  /** {@code <date>T<hour>:<minute>:60[.fraction]<offset>}: a leap second. */
+  private static final Pattern LEAP_SECOND =
+      Pattern.compile(
+          "(\\d{4,}-\\d\\d-\\d\\d[Tt]\\d\\d:\\d\\d):60(?:\\.\\d+)?([Zz]|[+-]\\d\\d:\\d\\d)");
+
   private static final BigInteger LONG_MIN = BigInteger.valueOf(Long.MIN_VALUE);
   private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
-
-  /** 9999-12-31T23:59:59.999Z: timestamps beyond are taken for unit mistakes (micros, nanos). */
-  private static final long MAX_EPOCH_MILLIS = 253_402_300_799_999L;
 
   private final Map<String, ValueType> schema = new HashMap<>();
   private final String eventField;
@@ -67,9 +113,10 @@ public final class JsonRecordDecoder {
     if (value == null) {
       throw new BadRecordException(DeadLetterReason.EMPTY_RECORD, "record has no value");
     }
+    CharBuffer text = utf8(value);
     Map<String, Object> fields = new HashMap<>();
     java.util.Set<String> nulls = new java.util.HashSet<>();
-    try (JsonParser p = JSON.createParser(value)) {
+    try (JsonParser p = JSON.createParser(text.array(), text.arrayOffset(), text.remaining())) {
       JsonToken first = p.nextToken();
       if (first == null) {
         throw new BadRecordException(DeadLetterReason.NOT_JSON, "record value is empty");
@@ -96,8 +143,12 @@ public final class JsonRecordDecoder {
         throw new BadRecordException(
             DeadLetterReason.NOT_JSON, "unexpected content after the JSON object");
       }
+    } catch (StreamConstraintsException e) {
+      throw new BadRecordException(
+          DeadLetterReason.JSON_LIMIT_EXCEEDED,
+          "JSON past the decoder's limits: " + Messages.clip(e.getOriginalMessage()));
     } catch (JsonParseException e) {
-      String m = e.getOriginalMessage();
+      String m = Messages.clip(e.getOriginalMessage());
       if (m != null && m.startsWith("Duplicate field")) {
         throw new BadRecordException(DeadLetterReason.DUPLICATE_FIELD, m);
       }
@@ -110,7 +161,8 @@ public final class JsonRecordDecoder {
               + ", column "
               + e.getLocation().getColumnNr());
     } catch (IOException e) {
-      throw new BadRecordException(DeadLetterReason.NOT_JSON, "not valid JSON: " + e.getMessage());
+      throw new BadRecordException(
+          DeadLetterReason.NOT_JSON, "not valid JSON: " + Messages.clip(e.getMessage()));
     }
     for (String key : requiredKeys) {
       if (nulls.contains(key)) {
@@ -128,24 +180,115 @@ public final class JsonRecordDecoder {
           DeadLetterReason.MISSING_EVENT_TIMESTAMP,
           "event timestamp '" + eventField + "' is missing or null");
     }
-    long eventMillis = millis(event);
+    long eventMillis = millis(eventField, event);
     long createdMillis =
         createdField.isEmpty() || fields.get(createdField) == null
             ? OrderKey.NO_CREATED_TIME
-            : millis(fields.get(createdField));
+            : millis(createdField, fields.get(createdField));
     return new DecodedRecord(fields, eventMillis, createdMillis);
   }
 
-  private static long millis(Object timestamp) throws BadRecordException {
+  /**
+   * The record as text, refusing invalid UTF-8: inside what starts as a JSON object it is an
+   * invalid string (the bytes would be replaced and the value changed); anything else is not JSON.
+   */
+  private static CharBuffer utf8(byte[] value) throws BadRecordException {
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(value);
+    CharBuffer out = CharBuffer.allocate(value.length);
+    CoderResult result = decoder.decode(in, out, true);
+    if (!result.isError()) {
+      result = decoder.flush(out);
+    }
+    if (result.isError()) {
+      int at = in.position();
+      boolean object = false;
+      for (byte b : value) {
+        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+          object = b == '{';
+          break;
+        }
+      }
+      throw new BadRecordException(
+          object ? DeadLetterReason.INVALID_STRING : DeadLetterReason.NOT_JSON,
+          String.format(
+              "invalid UTF-8 at byte %d of %d (0x%02X)", at, value.length, value[at] & 0xFF));
+    }
+    out.flip();
+    return out;
+  }
+
+  /** An event or created time in epoch milliseconds, refusing times outside {@link TimeRange}. */
+  private static long millis(String name, Object timestamp) throws BadRecordException {
     if (timestamp instanceof Long l) {
+      if (!TimeRange.containsMillis(l)) {
+        throw outOfRange(name, l + " epoch milliseconds");
+      }
       return l;
     }
-    try {
-      return ((Instant) timestamp).toEpochMilli();
-    } catch (ArithmeticException e) {
-      throw new BadRecordException(
-          DeadLetterReason.BAD_TIMESTAMP, "timestamp " + timestamp + " is out of range");
+    // Instants were checked against the range when read.
+    return ((Instant) timestamp).toEpochMilli();
+  }
+
+  private static BadRecordException outOfRange(String name, String value) {
+    return new BadRecordException(
+        DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
+        "'" + name + "' is " + value + ", outside the accepted times " + TimeRange.describe());
+  }
+
+  /** A number as written, cut like any quoted input when it is long. */
+  private static String number(String text) {
+    return text.length() <= Messages.MAX_QUOTED ? text : Messages.quote(text);
+  }
+
+  /** The string, refused if it holds a UTF-16 surrogate that is not half of a pair. */
+  private static String checkedString(String s, String name) throws BadRecordException {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+          continue;
+        }
+        throw new BadRecordException(
+            DeadLetterReason.INVALID_STRING,
+            String.format(
+                "'%s' holds a lone UTF-16 surrogate \\u%04x at character %d of %d; strings must be"
+                    + " valid Unicode",
+                name, (int) c, i, s.length()));
+      }
     }
+    return s;
+  }
+
+  private static Instant parseTimestamp(String text, String name) throws BadRecordException {
+    Instant t;
+    try {
+      t = OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+    } catch (DateTimeException e) {
+      Matcher leap = LEAP_SECOND.matcher(text);
+      if (!leap.matches()) {
+        throw new BadRecordException(
+            DeadLetterReason.BAD_TIMESTAMP,
+            "'"
+                + name
+                + "' is "
+                + Messages.quote(text)
+                + "; expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, or epoch"
+                + " milliseconds");
+      }
+      t = parseTimestamp(leap.group(1) + ":59.999999" + leap.group(2), name);
+    }
+    if (!TimeRange.contains(t)) {
+      throw outOfRange(name, Messages.quote(text));
+    }
+    return t;
   }
 
   private Object read(JsonParser p, JsonToken t, ValueType type, String name)
@@ -167,6 +310,10 @@ public final class JsonRecordDecoder {
         try {
           items.add(scalar(p, e, element, at));
         } catch (BadRecordException bad) {
+          if (bad.reason() == DeadLetterReason.INVALID_STRING
+              || bad.reason() == DeadLetterReason.TIMESTAMP_OUT_OF_RANGE) {
+            throw bad;
+          }
           throw new BadRecordException(DeadLetterReason.BAD_LIST_ELEMENT, bad.getMessage());
         }
       }
@@ -191,7 +338,12 @@ public final class JsonRecordDecoder {
           if (int32 ? v.bitLength() > 31 : v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) {
             throw new BadRecordException(
                 DeadLetterReason.OUT_OF_RANGE,
-                "'" + name + "' is " + v + ", out of range for " + Types.format(type));
+                "'"
+                    + name
+                    + "' is "
+                    + number(v.toString())
+                    + ", out of range for "
+                    + Types.format(type));
           }
           return int32 ? (Object) v.intValue() : (Object) v.longValue();
         }
@@ -201,7 +353,7 @@ public final class JsonRecordDecoder {
               "'"
                   + name
                   + "' is "
-                  + p.getText()
+                  + number(p.getText())
                   + "; expected an integer ("
                   + Types.format(type)
                   + ")");
@@ -214,14 +366,14 @@ public final class JsonRecordDecoder {
           if (Double.isInfinite(d)) {
             throw new BadRecordException(
                 DeadLetterReason.OUT_OF_RANGE,
-                "'" + name + "' is " + p.getText() + ", out of range for double");
+                "'" + name + "' is " + number(p.getText()) + ", out of range for double");
           }
           if (type == ScalarType.SCALAR_TYPE_FLOAT) {
             float f = (float) d;
             if (Float.isInfinite(f)) {
               throw new BadRecordException(
                   DeadLetterReason.OUT_OF_RANGE,
-                  "'" + name + "' is " + p.getText() + ", out of range for float");
+                  "'" + name + "' is " + number(p.getText()) + ", out of range for float");
             }
             return f;
           }
@@ -230,7 +382,7 @@ public final class JsonRecordDecoder {
         break;
       case SCALAR_TYPE_STRING:
         if (t == JsonToken.VALUE_STRING) {
-          return p.getText();
+          return checkedString(p.getText(), name);
         }
         break;
       case SCALAR_TYPE_BYTES:
@@ -240,31 +392,18 @@ public final class JsonRecordDecoder {
           } catch (IllegalArgumentException e) {
             throw new BadRecordException(
                 DeadLetterReason.BAD_BASE64,
-                "'" + name + "' is not valid base64: " + e.getMessage());
+                "'" + name + "' is not valid base64: " + Messages.clip(e.getMessage()));
           }
         }
         break;
       case SCALAR_TYPE_TIMESTAMP:
         if (t == JsonToken.VALUE_STRING) {
-          try {
-            return OffsetDateTime.parse(p.getText(), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-                .toInstant();
-          } catch (DateTimeException e) {
-            throw new BadRecordException(
-                DeadLetterReason.BAD_TIMESTAMP,
-                "'"
-                    + name
-                    + "' is '"
-                    + p.getText()
-                    + "'; expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, or epoch milliseconds");
-          }
+          return parseTimestamp(p.getText(), name);
         }
         if (t == JsonToken.VALUE_NUMBER_INT) {
           BigInteger v = p.getBigIntegerValue();
-          if (v.bitLength() > 63 || Math.abs(v.longValue()) > MAX_EPOCH_MILLIS) {
-            throw new BadRecordException(
-                DeadLetterReason.BAD_TIMESTAMP,
-                "'" + name + "' is " + v + " epoch milliseconds, out of range");
+          if (v.bitLength() > 63 || !TimeRange.containsMillis(v.longValue())) {
+            throw outOfRange(name, number(v.toString()) + " epoch milliseconds");
           }
           return Instant.ofEpochMilli(v.longValue());
         }

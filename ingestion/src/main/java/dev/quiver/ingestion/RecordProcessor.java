@@ -1,5 +1,6 @@
 package dev.quiver.ingestion;
 
+import com.google.protobuf.ByteString;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.RegistrySnapshot;
@@ -8,9 +9,11 @@ import dev.quiver.registry.logic.CompiledExpression;
 import dev.quiver.registry.logic.CompiledView;
 import dev.quiver.registry.logic.ExpressionException;
 import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.rows.TimeRange;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -23,14 +26,32 @@ import java.util.Set;
  * running each view's compiled filter, features and aggregation inputs. A view whose expression
  * fails on the record yields a failure for that view only; the other views keep their rows.
  *
+ * <p>What a view stores is bounded ({@link IngestionConfig.Limits}): a value larger than {@code
+ * ingestion.max_value_bytes}, or a row whose values together are larger than {@code
+ * ingestion.max_row_bytes}, is a {@link DeadLetterReason#VALUE_TOO_LARGE} failure of that view. A
+ * computed timestamp outside {@link TimeRange} is a {@link DeadLetterReason#TIMESTAMP_OUT_OF_RANGE}
+ * failure. A value's size is what it takes stored: a string's UTF-8 bytes, bytes as they are, a
+ * list the sum of its elements, a number or time 8 bytes (int32 and float 4, bool 1).
+ *
  * <p>Immutable and thread-safe.
  */
 public final class RecordProcessor {
   private final List<ViewPlan> views;
   private final JsonRecordDecoder decoder;
+  private final IngestionConfig.Limits limits;
 
-  /** A failed view: which one, and why. */
-  public record Failure(ViewId view, String message) {}
+  /** A failed view: which one, why (the dead-letter reason), and a message naming the cause. */
+  public record Failure(ViewId view, DeadLetterReason reason, String message) {}
+
+  /** A view's row that cannot be stored: why, and what is wrong. */
+  private static final class RefusedRow extends Exception {
+    final DeadLetterReason reason;
+
+    RefusedRow(DeadLetterReason reason, String message) {
+      super(message, null, false, false);
+      this.reason = reason;
+    }
+  }
 
   /** The rows a record produced, and the views that failed on it. */
   public record Result(List<ViewRow> rows, List<Failure> failures) {}
@@ -42,6 +63,15 @@ public final class RecordProcessor {
   }
 
   public RecordProcessor(RegistrySnapshot snapshot, Source source, List<CompiledView> views) {
+    this(snapshot, source, views, IngestionConfig.Limits.defaults());
+  }
+
+  public RecordProcessor(
+      RegistrySnapshot snapshot,
+      Source source,
+      List<CompiledView> views,
+      IngestionConfig.Limits limits) {
+    this.limits = java.util.Objects.requireNonNull(limits, "limits");
     Map<String, Entity> entities = new HashMap<>();
     snapshot.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
     List<ViewPlan> plans = new ArrayList<>();
@@ -116,15 +146,115 @@ public final class RecordProcessor {
           Object value = fields.get(k);
           key.add(value instanceof Integer i ? (Object) i.longValue() : value);
         }
+        check(plan, key, features, inputs);
         rows.add(new ViewRow(plan.shape(), key, order, features, inputs));
       } catch (ExpressionException e) {
         if (failures.isEmpty()) {
           failures = new ArrayList<>();
         }
         failures.add(
-            new Failure(plan.id(), "view " + plan.id() + ", " + step + ": " + e.getMessage()));
+            new Failure(
+                plan.id(),
+                DeadLetterReason.EXPRESSION_FAILED,
+                "view " + plan.id() + ", " + step + ": " + e.getMessage()));
+      } catch (RefusedRow e) {
+        if (failures.isEmpty()) {
+          failures = new ArrayList<>();
+        }
+        failures.add(new Failure(plan.id(), e.reason, "view " + plan.id() + ", " + e.getMessage()));
       }
     }
     return new Result(rows, failures);
+  }
+
+  /** Refuses a row with a value or a total over the limits, or a time outside the range. */
+  private void check(ViewPlan plan, List<Object> key, Object[] features, Object[] inputs)
+      throws RefusedRow {
+    long row = 0;
+    for (int i = 0; i < key.size(); i++) {
+      row += checkValue("join key '" + plan.keyFields().get(i) + "'", key.get(i));
+    }
+    for (int i = 0; i < features.length; i++) {
+      row += checkValue("feature '" + plan.shape().features().get(i) + "'", features[i]);
+    }
+    for (int i = 0; i < inputs.length; i++) {
+      row +=
+          checkValue(
+              "input of aggregation '" + plan.shape().aggregations().get(i).getName() + "'",
+              inputs[i]);
+    }
+    if (row > limits.maxRowBytes()) {
+      throw new RefusedRow(
+          DeadLetterReason.VALUE_TOO_LARGE,
+          "row: its values are "
+              + row
+              + " bytes together, over the limit of "
+              + limits.maxRowBytes()
+              + " bytes (setting ingestion.max_row_bytes)");
+    }
+  }
+
+  private long checkValue(String what, Object value) throws RefusedRow {
+    long size = size(what, value);
+    if (size > limits.maxValueBytes()) {
+      throw new RefusedRow(
+          DeadLetterReason.VALUE_TOO_LARGE,
+          what
+              + " is "
+              + size
+              + " bytes, over the limit of "
+              + limits.maxValueBytes()
+              + " bytes (setting ingestion.max_value_bytes)");
+    }
+    return size;
+  }
+
+  /** The stored size of a value in its Java form; checks times against the accepted range. */
+  private static long size(String what, Object value) throws RefusedRow {
+    if (value == null) {
+      return 0;
+    }
+    if (value instanceof String s) {
+      return utf8Length(s);
+    }
+    if (value instanceof ByteString b) {
+      return b.size();
+    }
+    if (value instanceof List<?> list) {
+      long total = 0;
+      for (Object o : list) {
+        total += size(what, o);
+      }
+      return total;
+    }
+    if (value instanceof Instant t) {
+      if (!TimeRange.contains(t)) {
+        throw new RefusedRow(
+            DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
+            what + " is " + t + ", outside the accepted times " + TimeRange.describe());
+      }
+      return 8;
+    }
+    if (value instanceof Integer || value instanceof Float) {
+      return 4;
+    }
+    if (value instanceof Boolean) {
+      return 1;
+    }
+    return 8;
+  }
+
+  private static long utf8Length(String s) {
+    long n = s.length();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c >= 0x800) {
+        // Three bytes, or four for a surrogate pair (two chars).
+        n += Character.isSurrogate(c) ? 1 : 2;
+      } else if (c >= 0x80) {
+        n += 1;
+      }
+    }
+    return n;
   }
 }

@@ -6,11 +6,12 @@ import dev.quiver.registry.rows.RowSink;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
+import dev.quiver.registry.util.RepeatingFailureLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -26,11 +27,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +44,15 @@ import org.slf4j.LoggerFactory;
  * that have not applied it yet. So a restart — clean or not — neither loses nor repeats a record,
  * and a view added later replays the topic from the start without disturbing the others.
  *
+ * <p>Nothing is skipped: a batch is written with its positions only once its dead letters are in
+ * the dead-letter topic; if a write or a dead letter fails, nothing of the batch counts and it is
+ * read again from the recorded positions after {@link IngestionConfig#retryBackoff()}. A record
+ * whose processing throws unexpectedly is a dead letter ({@code internal_error}), so no record can
+ * hold the source up. Repeating failures are logged once with a stack trace, then as a line per
+ * {@link IngestionConfig.Health#failureLogInterval()}. Between polls, at most every {@link
+ * IngestionConfig.Health#checkInterval()}, the thread measures the lag behind the log end, which is
+ * also how it learns the broker cannot be reached; {@link #health()} reports both.
+ *
  * <p>Threading: the consumer is confined to the ingestor's thread; {@link #close()} may be called
  * from any thread.
  */
@@ -54,7 +62,7 @@ final class SourceIngestor implements AutoCloseable {
   private final Source source;
   private final RecordProcessor processor;
   private final List<RowSink> sinks;
-  private final Producer<byte[], byte[]> deadLetters;
+  private final DeadLetterSender deadLetters;
   private final IngestionConfig config;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Thread thread;
@@ -62,7 +70,24 @@ final class SourceIngestor implements AutoCloseable {
   private final MeterRegistry meters;
   private final Counter records;
   private final Counter writeFailures;
+  private final RepeatingFailureLog applyLog;
+  private final RepeatingFailureLog reachLog;
+  private final RepeatingFailureLog internalLog;
   private volatile boolean running = true;
+
+  // Health, written by the ingest thread, read by health() on any thread.
+  private final Instant started = Instant.now();
+  private volatile Instant applyFailingSince;
+  private volatile String applyFailure = "";
+  private volatile Instant applyRecovered;
+  private volatile long lastReachedNanos = System.nanoTime();
+  private volatile Instant lastReached = Instant.now();
+  private volatile Instant reachRecovered;
+  private volatile String reachFailure = "";
+  private volatile String stoppedReason;
+  private volatile Map<SourcePartition, Long> lag = Map.of();
+  private volatile Instant measuredAt;
+  private long nextCheckNanos = System.nanoTime();
 
   /** Per sink: view -> partition -> next offset to apply. Touched by the ingestor thread only. */
   private final List<Map<ViewId, Map<SourcePartition, Long>>> positions = new ArrayList<>();
@@ -73,17 +98,31 @@ final class SourceIngestor implements AutoCloseable {
       Source source,
       RecordProcessor processor,
       List<RowSink> sinks,
-      Producer<byte[], byte[]> deadLetters,
+      int deadLetterMaxBytes,
       IngestionConfig config,
       MeterRegistry meters) {
     this.source = source;
     this.processor = processor;
     this.sinks = List.copyOf(sinks);
-    this.deadLetters = deadLetters;
+    this.deadLetters =
+        new DeadLetterSender(
+            config.bootstrapServers(),
+            config.clientOverrides(),
+            source.getName(),
+            source.getKafka().getDeadLetterTopic(),
+            deadLetterMaxBytes);
     this.config = config;
     this.meters = meters;
     this.records = meters.counter("quiver.ingest.records", "source", source.getName());
     this.writeFailures = meters.counter("quiver.ingest.write_failures", "source", source.getName());
+    Duration every = config.health().failureLogInterval();
+    this.applyLog =
+        new RepeatingFailureLog(LOG, "source " + source.getName() + ": applying records", every);
+    this.reachLog =
+        new RepeatingFailureLog(LOG, "source " + source.getName() + ": reaching Kafka", every);
+    this.internalLog =
+        new RepeatingFailureLog(
+            LOG, "source " + source.getName() + ": processing a record failed unexpectedly", every);
     for (int i = 0; i < sinks.size(); i++) {
       positions.add(new HashMap<>());
     }
@@ -117,11 +156,100 @@ final class SourceIngestor implements AutoCloseable {
     return Map.copyOf(applied);
   }
 
+  /** How ingestion of this source is doing; see {@link SourceHealth}. Any thread. */
+  SourceHealth health() {
+    Duration bound = config.health().unreachableAfter();
+    String stopped = stoppedReason;
+    if (stopped != null) {
+      return new SourceHealth(true, stopped, lastReached, lag, measuredAt);
+    }
+    Instant applyingSince = applyFailingSince;
+    if (applyingSince != null) {
+      return new SourceHealth(true, applyFailure, applyingSince, lag, measuredAt);
+    }
+    long silent = System.nanoTime() - lastReachedNanos;
+    if (silent > bound.toNanos()) {
+      String why = reachFailure.isEmpty() ? "" : ": " + reachFailure;
+      return new SourceHealth(
+          true,
+          "no answer from Kafka for "
+              + Duration.ofNanos(silent).toSeconds()
+              + " s (the bound is "
+              + bound.toSeconds()
+              + " s)"
+              + why,
+          lastReached,
+          lag,
+          measuredAt);
+    }
+    Instant since = started;
+    for (Instant t : new Instant[] {applyRecovered, reachRecovered}) {
+      if (t != null && t.isAfter(since)) {
+        since = t;
+      }
+    }
+    return new SourceHealth(false, "", since, lag, measuredAt);
+  }
+
+  /**
+   * Measures the lag of the assigned partitions from their log-end offsets, and so whether the
+   * broker answers; without an assignment, only whether it answers.
+   */
+  private void checkHealth() {
+    long now = System.nanoTime();
+    if (now < nextCheckNanos) {
+      return;
+    }
+    Duration interval = config.health().checkInterval();
+    nextCheckNanos = now + interval.toNanos();
+    Duration timeout =
+        min(min(interval, config.health().unreachableAfter()), Duration.ofSeconds(5));
+    String topic = source.getKafka().getTopic();
+    try {
+      java.util.Set<TopicPartition> assigned = consumer.assignment();
+      Collection<TopicPartition> ask = assigned;
+      if (assigned.isEmpty()) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+        ask = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      }
+      Map<TopicPartition, Long> ends = consumer.endOffsets(ask, timeout);
+      Map<SourcePartition, Long> measured = new HashMap<>();
+      for (TopicPartition tp : assigned) {
+        Long end = ends.get(tp);
+        Long next = applied.get(new SourcePartition(tp.topic(), tp.partition()));
+        if (end != null) {
+          measured.put(
+              new SourcePartition(tp.topic(), tp.partition()),
+              Math.max(0, end - (next == null ? 0 : next)));
+        }
+      }
+      lag = Map.copyOf(measured);
+      measuredAt = Instant.now();
+      if (System.nanoTime() - lastReachedNanos > config.health().unreachableAfter().toNanos()) {
+        reachRecovered = measuredAt;
+      }
+      lastReachedNanos = System.nanoTime();
+      lastReached = measuredAt;
+      reachFailure = "";
+      reachLog.success();
+    } catch (WakeupException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      reachFailure = e.toString();
+      reachLog.failure("the log-end offsets of " + topic + " are not available: " + e, e);
+    }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
   private void run() {
     String topic = source.getKafka().getTopic();
     try {
       consumer.subscribe(List.of(topic), new Rebalance());
       while (running) {
+        checkHealth();
         // Without partitions there is nothing to rewind: an assignment reads the positions anyway.
         if (!consumer.assignment().isEmpty() && rewindNeeded()) {
           LOG.warn(
@@ -136,13 +264,28 @@ final class SourceIngestor implements AutoCloseable {
         }
         try {
           apply(batch);
+          if (applyFailingSince != null) {
+            applyRecovered = Instant.now();
+            applyFailingSince = null;
+            applyFailure = "";
+          }
+          applyLog.success();
         } catch (IOException | RuntimeException e) {
+          if (e instanceof WakeupException w) {
+            throw w;
+          }
           writeFailures.increment();
-          LOG.error(
-              "source {}: applying {} records failed; retrying from the recorded positions in {}",
-              source.getName(),
-              batch.count(),
-              config.retryBackoff(),
+          applyFailure = e.getMessage() == null ? e.toString() : e.getMessage();
+          if (applyFailingSince == null) {
+            applyFailingSince = Instant.now();
+          }
+          applyLog.failure(
+              "applying "
+                  + batch.count()
+                  + " records failed; retrying from the recorded positions every "
+                  + config.retryBackoff().toMillis()
+                  + " ms: "
+                  + applyFailure,
               e);
           pause();
           seekToRecordedPositions(consumer.assignment());
@@ -151,6 +294,7 @@ final class SourceIngestor implements AutoCloseable {
     } catch (WakeupException e) {
       // close() was called
     } catch (RuntimeException e) {
+      stoppedReason = "ingestion stopped: " + e;
       LOG.error("source {}: ingestion stopped", source.getName(), e);
     } finally {
       try {
@@ -158,6 +302,7 @@ final class SourceIngestor implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("source {}: closing the consumer failed", source.getName(), e);
       }
+      deadLetters.close();
       stopped.countDown();
     }
   }
@@ -171,7 +316,6 @@ final class SourceIngestor implements AutoCloseable {
     for (int i = 0; i < sinks.size(); i++) {
       advanced.add(new HashMap<>());
     }
-    boolean sentDeadLetters = false;
     Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
     for (TopicPartition tp : batch.partitions()) {
       SourcePartition sp = new SourcePartition(tp.topic(), tp.partition());
@@ -182,19 +326,25 @@ final class SourceIngestor implements AutoCloseable {
         if (!anyNeeds(sp, offset)) {
           continue;
         }
-        DecodedRecord decoded;
+        RecordProcessor.Result result;
         try {
-          decoded = processor.decoder().decode(r.value());
+          DecodedRecord decoded = processor.decoder().decode(r.value());
+          result =
+              processor.process(decoded, tp.partition(), offset, view -> needs(view, sp, offset));
         } catch (BadRecordException e) {
           deadLetter(r, e.reason(), e.getMessage(), null);
-          sentDeadLetters = true;
+          continue;
+        } catch (java.io.UncheckedIOException e) {
+          // A sink's position could not be read: a write failure, retried.
+          throw e;
+        } catch (RuntimeException | StackOverflowError e) {
+          internalLog.failure(
+              "offset " + offset + " goes to the dead-letter topic (internal_error): " + e, e);
+          deadLetter(r, DeadLetterReason.INTERNAL_ERROR, "processing failed: " + e, null);
           continue;
         }
-        RecordProcessor.Result result =
-            processor.process(decoded, tp.partition(), offset, view -> needs(view, sp, offset));
         for (RecordProcessor.Failure f : result.failures()) {
-          deadLetter(r, DeadLetterReason.EXPRESSION_FAILED, f.message(), f.view());
-          sentDeadLetters = true;
+          deadLetter(r, f.reason(), f.message(), f.view());
         }
         for (ViewRow row : result.rows()) {
           for (int s = 0; s < sinks.size(); s++) {
@@ -214,9 +364,8 @@ final class SourceIngestor implements AutoCloseable {
       }
       commits.put(tp, new OffsetAndMetadata(next));
     }
-    if (sentDeadLetters) {
-      deadLetters.flush();
-    }
+    // Positions move past a dead letter only once it is in the topic.
+    deadLetters.flush();
     for (int s = 0; s < sinks.size(); s++) {
       if (advanced.get(s).isEmpty()) {
         continue;
@@ -280,27 +429,9 @@ final class SourceIngestor implements AutoCloseable {
   }
 
   private void deadLetter(
-      ConsumerRecord<byte[], byte[]> r, DeadLetterReason reason, String message, ViewId view) {
-    RecordHeaders headers = new RecordHeaders();
-    headers.add(DeadLetters.REASON, utf8(reason.code()));
-    headers.add(DeadLetters.ERROR, utf8(message));
-    headers.add(DeadLetters.SOURCE, utf8(source.getName()));
-    headers.add(DeadLetters.TOPIC, utf8(r.topic()));
-    headers.add(DeadLetters.PARTITION, utf8(String.valueOf(r.partition())));
-    headers.add(DeadLetters.OFFSET, utf8(String.valueOf(r.offset())));
-    if (view != null) {
-      headers.add(DeadLetters.VIEW, utf8(view.toString()));
-    }
-    r.headers().forEach(h -> headers.add(h.key(), h.value()));
-    deadLetters.send(
-        new ProducerRecord<>(
-            source.getKafka().getDeadLetterTopic(), null, r.key(), r.value(), headers),
-        (metadata, e) -> {
-          if (e != null) {
-            LOG.error(
-                "source {}: dead letter for offset {} not sent", source.getName(), r.offset(), e);
-          }
-        });
+      ConsumerRecord<byte[], byte[]> r, DeadLetterReason reason, String message, ViewId view)
+      throws DeadLetterSender.NotDelivered {
+    deadLetters.send(r, reason, message, view);
     meters
         .counter("quiver.ingest.dead_letters", "source", source.getName(), "reason", reason.code())
         .increment();
@@ -311,10 +442,6 @@ final class SourceIngestor implements AutoCloseable {
         r.partition(),
         r.offset(),
         message);
-  }
-
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   private void seekToRecordedPositions(Collection<TopicPartition> partitions) {
@@ -329,7 +456,9 @@ final class SourceIngestor implements AutoCloseable {
           min = Math.min(min, position(s, view, sp));
         }
       }
-      consumer.seek(tp, min == Long.MAX_VALUE ? 0 : min);
+      long next = min == Long.MAX_VALUE ? 0 : min;
+      consumer.seek(tp, next);
+      applied.put(sp, next);
     }
   }
 
@@ -361,6 +490,7 @@ final class SourceIngestor implements AutoCloseable {
       // Never started: nothing runs the loop that would close the consumer.
       if (thread.getState() == Thread.State.NEW) {
         consumer.close(CloseOptions.timeout(Duration.ZERO));
+        deadLetters.close();
         stopped.countDown();
       }
       return;

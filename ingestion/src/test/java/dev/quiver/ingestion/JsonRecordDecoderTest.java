@@ -95,7 +95,7 @@ class JsonRecordDecoderTest {
         "missing event timestamp     | {\"id\":\"a\"}                                  | MISSING_EVENT_TIMESTAMP | event timestamp 'ts' is missing or null",
         "bad timestamp text          | {\"id\":\"a\",\"ts\":\"yesterday\"}             | BAD_TIMESTAMP           | 'ts' is 'yesterday'; expected an RFC 3339 timestamp",
         "timestamp without zone      | {\"id\":\"a\",\"ts\":\"2026-01-01T00:00:00\"}    | BAD_TIMESTAMP           | expected an RFC 3339 timestamp",
-        "timestamp out of range      | {\"id\":\"a\",\"ts\":99999999999999999999}       | BAD_TIMESTAMP           | out of range",
+        "timestamp out of range      | {\"id\":\"a\",\"ts\":99999999999999999999}       | TIMESTAMP_OUT_OF_RANGE  | outside the accepted times",
         "string for double           | {\"id\":\"a\",\"ts\":1,\"d\":\"1.5\"}           | WRONG_TYPE              | 'd' is a string; expected double",
         "number for string key       | {\"id\":7,\"ts\":1}                             | WRONG_TYPE              | 'id' is a number; expected string",
         "object for bool             | {\"id\":\"a\",\"ts\":1,\"b\":{}}                | WRONG_TYPE              | 'b' is an object; expected bool",
@@ -121,14 +121,179 @@ class JsonRecordDecoderTest {
             });
   }
 
-  @Test
-  void invalidUtf8IsNotJson() {
-    assertThatThrownBy(
-            () ->
-                DECODER.decode(
-                    new byte[] {'{', '"', 'i', 'd', '"', ':', '"', (byte) 0xC3, '"', '}'}))
+  static void assertRejected(byte[] value, DeadLetterReason reason, String message) {
+    assertThatThrownBy(() -> DECODER.decode(value))
         .isInstanceOfSatisfying(
             BadRecordException.class,
-            e -> assertThat(e.reason()).isEqualTo(DeadLetterReason.NOT_JSON));
+            e -> {
+              assertThat(e.reason()).isEqualTo(reason);
+              assertThat(e.getMessage()).contains(message);
+            });
+  }
+
+  static void assertRejected(String json, DeadLetterReason reason, String message) {
+    assertRejected(json.getBytes(StandardCharsets.UTF_8), reason, message);
+  }
+
+  static byte[] withBytes(String before, byte[] bad, String after) {
+    byte[] a = before.getBytes(StandardCharsets.UTF_8);
+    byte[] c = after.getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[a.length + bad.length + c.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(bad, 0, out, a.length, bad.length);
+    System.arraycopy(c, 0, out, a.length + bad.length, c.length);
+    return out;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "truncated sequence   | C3",
+        "bad continuation     | E2 28 A1",
+        "overlong NUL         | C0 80",
+        "encoded surrogate    | ED A0 80",
+        "past U+10FFFF        | F4 90 80 80",
+        "never valid          | FF",
+      })
+  void invalidUtf8InAnObjectIsAnInvalidString(String name, String hex) {
+    String[] parts = hex.trim().split(" ");
+    byte[] bad = new byte[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      bad[i] = (byte) Integer.parseInt(parts[i], 16);
+    }
+    assertRejected(
+        withBytes("{\"id\":\"a", bad, "\",\"ts\":1700000000000}"),
+        DeadLetterReason.INVALID_STRING,
+        "invalid UTF-8 at byte 8");
+    // Even in a field no view reads: the record is not text.
+    assertRejected(
+        withBytes("{\"id\":\"a\",\"other\":\"", bad, "\",\"ts\":1700000000000}"),
+        DeadLetterReason.INVALID_STRING,
+        "invalid UTF-8");
+  }
+
+  @Test
+  void bytesThatAreNotTextAtAllAreNotJson() {
+    assertRejected(new byte[] {0, (byte) 0xFF, 3, 4}, DeadLetterReason.NOT_JSON, "invalid UTF-8");
+  }
+
+  @Test
+  void loneSurrogatesAreInvalidStringsJoinKeysIncluded() {
+    assertRejected(
+        "{\"id\":\"card_sur2\\udc00\",\"ts\":1700000000000}",
+        DeadLetterReason.INVALID_STRING,
+        "'id' holds a lone UTF-16 surrogate \\udc00 at character 9");
+    assertRejected(
+        "{\"id\":\"a\\ud800b\",\"ts\":1700000000000}", DeadLetterReason.INVALID_STRING, "\\ud800");
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":1700000000000,\"tags\":[\"ok\",\"\\ud83d\"]}",
+        DeadLetterReason.INVALID_STRING,
+        "'tags[1]'");
+  }
+
+  @Test
+  void surrogatePairsAndNulCharactersAreKept() throws Exception {
+    DecodedRecord r =
+        decode("{\"id\":\"\\ud83d\\ude00 \\u0000x\",\"ts\":1700000000000,\"tags\":[\"\u00e9\"]}");
+    assertThat(r.fields()).containsEntry("id", "\ud83d\ude00 \u0000x");
+    assertThat(r.fields()).containsEntry("tags", List.of("\u00e9"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "event int64 max millis   | \"ts\":9223372036854775807",
+        "event int64 min millis   | \"ts\":-9223372036854775808",
+        "event past 2262          | \"ts\":9214646400000",
+        "event before 1678        | \"ts\":-9214646400001",
+        "event year 10000         | \"ts\":\"+10000-01-01T00:00:00Z\"",
+        "event year 2262          | \"ts\":\"2262-01-01T00:00:00Z\"",
+        "event year 1600          | \"ts\":\"1600-06-01T00:00:00Z\"",
+        "created int64 max        | \"ts\":1700000000000,\"created\":9223372036854775807",
+        "created int64 min        | \"ts\":1700000000000,\"created\":-9223372036854775808",
+        "timestamp list element   | \"ts\":1700000000000,\"when\":[\"3000-01-01T00:00:00Z\"]",
+      })
+  void timesOutsideTheAcceptedRangeAreRefused(String name, String fields) {
+    Source withList = SOURCE.toBuilder().addSchema(field("when", "list<timestamp>")).build();
+    JsonRecordDecoder decoder = new JsonRecordDecoder(withList, Set.of("id"));
+    assertThatThrownBy(
+            () ->
+                decoder.decode(("{\"id\":\"a\"," + fields + "}").getBytes(StandardCharsets.UTF_8)))
+        .as(name)
+        .isInstanceOfSatisfying(
+            BadRecordException.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE);
+              assertThat(e.getMessage()).contains("outside the accepted times from 1678");
+            });
+  }
+
+  @Test
+  void theEdgesOfTheAcceptedRangeAreAccepted() throws Exception {
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"1678-01-01T00:00:00Z\"}").eventTimeMillis())
+        .isEqualTo(Instant.parse("1678-01-01T00:00:00Z").toEpochMilli());
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2261-12-31T23:59:59.999Z\"}").eventTimeMillis())
+        .isEqualTo(Instant.parse("2261-12-31T23:59:59.999Z").toEpochMilli());
+    assertThat(decode("{\"id\":\"a\",\"ts\":9214646399999}").eventTimeMillis())
+        .isEqualTo(9214646399999L);
+  }
+
+  @Test
+  void aLeapSecondIsTheLastMicrosecondOfTheSecondBefore() throws Exception {
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60Z\"}").eventTimeMillis())
+        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60.5Z\"}").eventTimeMillis())
+        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2017-01-01T00:59:60+01:00\"}").eventTimeMillis())
+        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
+    Source withTime = SOURCE.toBuilder().addSchema(field("at", "timestamp")).build();
+    DecodedRecord r =
+        new JsonRecordDecoder(withTime, Set.of("id"))
+            .decode(
+                "{\"id\":\"a\",\"ts\":1,\"at\":\"2016-12-31T23:59:60Z\"}"
+                    .getBytes(StandardCharsets.UTF_8));
+    assertThat(r.fields()).containsEntry("at", Instant.parse("2016-12-31T23:59:59.999999Z"));
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:61Z\"}",
+        DeadLetterReason.BAD_TIMESTAMP,
+        "expected an RFC 3339 timestamp");
+  }
+
+  @Test
+  void jsonPastTheDecodersLimitsIsRefusedNamingTheLimit() {
+    String deep = "[".repeat(5000) + "]".repeat(5000);
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":1,\"x\":" + deep + "}",
+        DeadLetterReason.JSON_LIMIT_EXCEEDED,
+        "nesting depth");
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":1,\"big\":" + "9".repeat(5000) + "}",
+        DeadLetterReason.JSON_LIMIT_EXCEEDED,
+        "Number value length");
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":1,\"d\":1." + "5".repeat(5000) + "}",
+        DeadLetterReason.JSON_LIMIT_EXCEEDED,
+        "Number value length");
+  }
+
+  @Test
+  void longButAcceptedNumbersGetBoundedMessages() {
+    String digits = "9".repeat(900);
+    assertThatThrownBy(() -> decode("{\"id\":\"a\",\"ts\":1,\"big\":" + digits + "}"))
+        .isInstanceOfSatisfying(
+            BadRecordException.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
+              assertThat(e.getMessage()).contains("(900 characters)").hasSizeLessThan(300);
+            });
+  }
+
+  @Test
+  void aRecordOfSeveralMegabytesDecodes() throws Exception {
+    String big = "x".repeat(5_000_000);
+    DecodedRecord r = decode("{\"id\":\"" + big + "\",\"ts\":1700000000000}");
+    assertThat((String) r.fields().get("id")).hasSize(5_000_000);
   }
 }
