@@ -44,8 +44,8 @@ public enum DeadLetterReason {
   /** A view's filter or feature expression failed on this record. */
   EXPRESSION_FAILED,
   /**
-   * A view's value or row is larger than ingestion stores ({@code ingestion.max_value_bytes},
-   * {@code ingestion.max_row_bytes}); the message names the feature, its size and the limit.
+   * A view's value or row is larger than ingestion stores ({@code quiver serve --max-value-bytes},
+   * {@code --max-row-bytes}); the message names the feature, its size and the limit.
    */
   VALUE_TOO_LARGE,
   /** Processing the record failed in a way no rule describes: a defect, reported not retried. */

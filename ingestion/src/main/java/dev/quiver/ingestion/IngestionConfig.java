@@ -43,22 +43,21 @@ public record IngestionConfig(
    * dead-letter topic for that view ({@code value_too_large}); the record's other views keep their
    * rows.
    *
-   * @param maxValueBytes the largest single value, setting {@code ingestion.max_value_bytes}: a
-   *     string (as UTF-8), bytes, or a list (the sum of its elements), a join key included
-   * @param maxRowBytes the largest view row, setting {@code ingestion.max_row_bytes}: its join key,
+   * @param maxValueBytes the largest single value, {@code quiver serve --max-value-bytes}: a string
+   *     (as UTF-8), bytes, or a list (the sum of its elements), a join key included
+   * @param maxRowBytes the largest view row, {@code quiver serve --max-row-bytes}: its join key,
    *     feature and aggregation-input values together
    */
   public record Limits(int maxValueBytes, int maxRowBytes) {
     public Limits {
       if (maxValueBytes < 1) {
-        throw new IllegalArgumentException(
-            "ingestion.max_value_bytes must be positive: " + maxValueBytes);
+        throw new IllegalArgumentException("--max-value-bytes must be positive: " + maxValueBytes);
       }
       if (maxRowBytes < maxValueBytes) {
         throw new IllegalArgumentException(
-            "ingestion.max_row_bytes ("
+            "--max-row-bytes ("
                 + maxRowBytes
-                + ") must be at least ingestion.max_value_bytes ("
+                + ") must be at least --max-value-bytes ("
                 + maxValueBytes
                 + ")");
       }

@@ -27,8 +27,8 @@ import java.util.Set;
  * fails on the record yields a failure for that view only; the other views keep their rows.
  *
  * <p>What a view stores is bounded ({@link IngestionConfig.Limits}): a value larger than {@code
- * ingestion.max_value_bytes}, or a row whose values together are larger than {@code
- * ingestion.max_row_bytes}, is a {@link DeadLetterReason#VALUE_TOO_LARGE} failure of that view. A
+ * quiver serve --max-value-bytes}, or a row whose values together are larger than {@code quiver
+ * serve --max-row-bytes}, is a {@link DeadLetterReason#VALUE_TOO_LARGE} failure of that view. A
  * computed timestamp outside {@link TimeRange} is a {@link DeadLetterReason#TIMESTAMP_OUT_OF_RANGE}
  * failure. A value's size is what it takes stored: a string's UTF-8 bytes, bytes as they are, a
  * list the sum of its elements, a number or time 8 bytes (int32 and float 4, bool 1).
@@ -190,7 +190,7 @@ public final class RecordProcessor {
               + row
               + " bytes together, over the limit of "
               + limits.maxRowBytes()
-              + " bytes (setting ingestion.max_row_bytes)");
+              + " bytes (quiver serve --max-row-bytes)");
     }
   }
 
@@ -204,7 +204,7 @@ public final class RecordProcessor {
               + size
               + " bytes, over the limit of "
               + limits.maxValueBytes()
-              + " bytes (setting ingestion.max_value_bytes)");
+              + " bytes (quiver serve --max-value-bytes)");
     }
     return size;
   }

@@ -396,7 +396,7 @@ class IngestionHardeningTest {
       assertThat(header(dead.get(0), DeadLetters.VIEW)).isEqualTo("sized_note@1");
       assertThat(header(dead.get(0), DeadLetters.ERROR))
           .contains("feature 'note' is 1001 bytes, over the limit of 1000 bytes")
-          .contains("ingestion.max_value_bytes");
+          .contains("--max-value-bytes");
     }
   }
 

@@ -69,6 +69,9 @@ public final class QuiverServer implements AutoCloseable {
     private Integer flightPort;
     private String host = DEFAULT_HOST;
     private OnlineServingService.Limits lookupLimits = OnlineServingService.Limits.defaults();
+    private IngestionConfig.Limits ingestionLimits = IngestionConfig.Limits.defaults();
+    private long maxLagRecords = DEFAULT_MAX_LAG_RECORDS;
+    private Duration healthInterval = Duration.ofSeconds(1);
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
@@ -88,6 +91,9 @@ public final class QuiverServer implements AutoCloseable {
       c.flightPort = flightPort;
       c.host = host;
       c.lookupLimits = lookupLimits;
+      c.ingestionLimits = ingestionLimits;
+      c.maxLagRecords = maxLagRecords;
+      c.healthInterval = healthInterval;
       c.registryPoll = registryPoll;
       c.clock = clock;
       c.cacheBytes = cacheBytes;
@@ -151,6 +157,33 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
+    /** The largest value and view row ingestion stores; larger ones are dead letters. */
+    public Options withIngestionLimits(IngestionConfig.Limits limits) {
+      Options c = copy();
+      c.ingestionLimits = java.util.Objects.requireNonNull(limits, "limits");
+      return c;
+    }
+
+    /**
+     * Records a source may be behind the log end before {@code quiver.v1.OnlineServing} reports
+     * {@code NOT_SERVING} to health checks.
+     */
+    public Options withMaxLagRecords(long max) {
+      if (max < 0) {
+        throw new IllegalArgumentException("the lag bound must not be negative: " + max);
+      }
+      Options c = copy();
+      c.maxLagRecords = max;
+      return c;
+    }
+
+    /** How often ingestion's health is carried into the gRPC health service. */
+    public Options withHealthInterval(Duration interval) {
+      Options c = copy();
+      c.healthInterval = interval;
+      return c;
+    }
+
     /** Bounds on lookups: entity rows per request, bytes per response, entity rows in flight. */
     public Options withLookupLimits(OnlineServingService.Limits limits) {
       Options c = copy();
@@ -211,6 +244,9 @@ public final class QuiverServer implements AutoCloseable {
     }
   }
 
+  /** Records a source may lag before lookups report NOT_SERVING, unless configured otherwise. */
+  public static final long DEFAULT_MAX_LAG_RECORDS = 100_000;
+
   /** The address quiver serve listens on unless told otherwise: this machine only. */
   public static final String DEFAULT_HOST = "127.0.0.1";
 
@@ -235,6 +271,8 @@ public final class QuiverServer implements AutoCloseable {
   private final RepeatingFailureLog registryFailures =
       new RepeatingFailureLog(LOG, "registry", Duration.ofMinutes(1));
   private volatile long servedVersion;
+  private volatile ServingStatus lookupHealth = ServingStatus.SERVING;
+  private volatile String lookupHealthReasons = "";
   private volatile RegistrySnapshot servedSnapshot = RegistrySnapshot.getDefaultInstance();
 
   private QuiverServer(Options options) {
@@ -278,7 +316,9 @@ public final class QuiverServer implements AutoCloseable {
     resources.add(offline);
     ingestion =
         new Ingestion(
-            IngestionConfig.defaults(bootstrap, project).withMemberId(memberId(settings)),
+            IngestionConfig.defaults(bootstrap, project)
+                .withMemberId(memberId(settings))
+                .withLimits(options.ingestionLimits),
             List.of(online, offline),
             meters);
     resources.add(ingestion);
@@ -380,6 +420,8 @@ public final class QuiverServer implements AutoCloseable {
             });
     long poll = options.registryPoll.toMillis();
     watcher.scheduleWithFixedDelay(this::refreshQuietly, poll, poll, TimeUnit.MILLISECONDS);
+    long check = options.healthInterval.toMillis();
+    watcher.scheduleWithFixedDelay(this::updateHealth, check, check, TimeUnit.MILLISECONDS);
     resources.add(watcher::shutdownNow);
     writeEndpoints();
     LOG.info(
@@ -413,6 +455,56 @@ public final class QuiverServer implements AutoCloseable {
               + servedVersion,
           e);
     }
+  }
+
+  /**
+   * Carries ingestion's health into the gRPC health service: {@code quiver.v1.OnlineServing} is
+   * {@code NOT_SERVING} while a source is failing or more than the lag bound behind, so a load
+   * balancer or a readiness probe sends lookups elsewhere; the process as a whole ({@code ""})
+   * stays {@code SERVING}, so a liveness probe does not restart a server that is only waiting for
+   * its broker. Each change is logged once, with the reasons.
+   */
+  private void updateHealth() {
+    try {
+      List<String> problems = new ArrayList<>();
+      ingestion
+          .health()
+          .forEach(
+              (source, h) -> {
+                if (h.failing()) {
+                  problems.add("source " + source + ": " + h.reason());
+                } else if (h.totalLag() > options.maxLagRecords) {
+                  problems.add(
+                      "source "
+                          + source
+                          + ": "
+                          + h.totalLag()
+                          + " records behind the log end, over the bound of "
+                          + options.maxLagRecords
+                          + " (quiver serve --max-lag-records)");
+                }
+              });
+      java.util.Collections.sort(problems);
+      String reasons = String.join("; ", problems);
+      ServingStatus status = problems.isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+      if (status != lookupHealth || !reasons.equals(lookupHealthReasons)) {
+        if (status == ServingStatus.NOT_SERVING) {
+          LOG.warn("lookups reported NOT_SERVING to health checks: {}", reasons);
+        } else if (lookupHealth == ServingStatus.NOT_SERVING) {
+          LOG.info("lookups reported SERVING to health checks again");
+        }
+        health.setStatus(OnlineServingGrpc.SERVICE_NAME, status);
+        lookupHealth = status;
+        lookupHealthReasons = reasons;
+      }
+    } catch (RuntimeException e) {
+      registryFailures.failure("checking ingestion's health failed (" + e + ")", e);
+    }
+  }
+
+  /** Why lookups report NOT_SERVING, or "" while they report SERVING. */
+  public String lookupHealthReasons() {
+    return lookupHealthReasons;
   }
 
   /** Switches to the store's latest registry version if it is newer than the served one. */

@@ -1,5 +1,6 @@
 package dev.quiver.server.cli;
 
+import dev.quiver.ingestion.IngestionConfig;
 import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.server.QuiverServer;
@@ -110,7 +111,49 @@ final class ServeCommand implements Callable<Integer> {
           "Longest a row waits before its Parquet file is committed. Default: ${DEFAULT-VALUE}.")
   long offlineCommitSeconds = 60;
 
+  @Option(
+      names = "--max-value-bytes",
+      paramLabel = "BYTES",
+      description =
+          "Largest computed value ingestion stores (a string's UTF-8 bytes, bytes, a list's"
+              + " elements); a larger one sends the record to the dead-letter topic for that view"
+              + " (value_too_large). Default: ${DEFAULT-VALUE}.")
+  int maxValueBytes = IngestionConfig.DEFAULT_MAX_VALUE_BYTES;
+
+  @Option(
+      names = "--max-row-bytes",
+      paramLabel = "BYTES",
+      description =
+          "Largest view row ingestion stores, its values together. Default: ${DEFAULT-VALUE}.")
+  int maxRowBytes = IngestionConfig.DEFAULT_MAX_ROW_BYTES;
+
+  @Option(
+      names = "--max-lag-records",
+      paramLabel = "N",
+      description =
+          "Records a source may be behind its topic's end before the health service reports"
+              + " quiver.v1.OnlineServing NOT_SERVING. Default: ${DEFAULT-VALUE}.")
+  long maxLagRecords = QuiverServer.DEFAULT_MAX_LAG_RECORDS;
+
   @Spec CommandSpec spec;
+
+  private IngestionConfig.Limits ingestionLimits() {
+    if (maxValueBytes < 1) {
+      throw usage("--max-value-bytes must be at least 1, got " + maxValueBytes);
+    }
+    if (maxRowBytes < maxValueBytes) {
+      throw usage(
+          "--max-row-bytes ("
+              + maxRowBytes
+              + ") must be at least --max-value-bytes ("
+              + maxValueBytes
+              + ")");
+    }
+    if (maxLagRecords < 0) {
+      throw usage("--max-lag-records must not be negative, got " + maxLagRecords);
+    }
+    return new IngestionConfig.Limits(maxValueBytes, maxRowBytes);
+  }
 
   private OnlineServingService.Limits lookupLimits() {
     if (maxEntities < 1) {
@@ -147,7 +190,9 @@ final class ServeCommand implements Callable<Integer> {
             .withFlightPort(flightPort)
             .withMaxConcurrentExports(maxExports)
             .withMaxExportRows(maxExportRows)
-            .withLookupLimits(lookupLimits());
+            .withLookupLimits(lookupLimits())
+            .withIngestionLimits(ingestionLimits())
+            .withMaxLagRecords(maxLagRecords);
     options =
         options
             .withHost(host)
