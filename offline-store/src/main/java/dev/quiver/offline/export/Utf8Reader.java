@@ -133,8 +133,8 @@ final class Utf8Reader extends Reader {
             file
                 + ":"
                 + line
-                + ": a NUL character (byte 0x00); an entity table CSV is text, and this looks"
-                + " like a binary file");
+                + ": a NUL character (byte 0x00), so not UTF-8 text but binary data or UTF-16;"
+                + " save the entity table as UTF-8 CSV");
       }
     }
   }
