@@ -73,6 +73,8 @@ public final class QuiverServer implements AutoCloseable {
     private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
     private int maxConcurrentExports = 2;
     private long maxExportRows = DEFAULT_MAX_EXPORT_ROWS;
+    private Duration exportIdleTimeout = FlightExportService.Limits.DEFAULT_IDLE;
+    private Duration exportTotalTimeout = FlightExportService.Limits.DEFAULT_TOTAL;
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -92,6 +94,8 @@ public final class QuiverServer implements AutoCloseable {
       c.offlineCommitInterval = offlineCommitInterval;
       c.maxConcurrentExports = maxConcurrentExports;
       c.maxExportRows = maxExportRows;
+      c.exportIdleTimeout = exportIdleTimeout;
+      c.exportTotalTimeout = exportTotalTimeout;
       return c;
     }
 
@@ -180,6 +184,22 @@ public final class QuiverServer implements AutoCloseable {
       }
       Options c = copy();
       c.maxExportRows = max;
+      return c;
+    }
+
+    /**
+     * Time limits of one training-set export over Arrow Flight: {@code idle}, the longest the
+     * server waits for the client's next message (default 60 s); {@code total}, the longest one
+     * export may take (default 1 h). An export past either fails and frees its slot.
+     */
+    public Options withExportTimeouts(Duration idle, Duration total) {
+      if (idle.isNegative() || idle.isZero() || total.isNegative() || total.isZero()) {
+        throw new IllegalArgumentException(
+            "export timeouts must be positive: idle " + idle + ", total " + total);
+      }
+      Options c = copy();
+      c.exportIdleTimeout = idle;
+      c.exportTotalTimeout = total;
       return c;
     }
 
@@ -280,8 +300,13 @@ public final class QuiverServer implements AutoCloseable {
             settings.dataDir().resolve("exports"),
             flightMemory,
             new FlightExportService.Limits(
-                options.maxConcurrentExports, options.maxExportRows, 1_000_000),
+                options.maxConcurrentExports,
+                options.maxExportRows,
+                1_000_000,
+                options.exportIdleTimeout,
+                options.exportTotalTimeout),
             meters);
+    resources.add(flight::close);
 
     health = new HealthStatusManager();
     int port = options.grpcPort != null ? options.grpcPort : settings.grpcPort();
