@@ -63,6 +63,13 @@ final class FlightExportService extends NoOpFlightProducer {
   private final Semaphore slots;
   private final Limits limits;
   private final MeterRegistry meters;
+  private final java.util.concurrent.ScheduledExecutorService watchdog =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "quiver-flight-watchdog");
+            t.setDaemon(true);
+            return t;
+          });
 
   /**
    * What one server allows.
@@ -70,8 +77,33 @@ final class FlightExportService extends NoOpFlightProducer {
    * @param concurrent exports that may run at once; more get {@code RESOURCE_EXHAUSTED}
    * @param entityRows rows an entity table may have; a larger one gets {@code INVALID_ARGUMENT}
    * @param memoryRows rows a sort keeps in memory before spilling
+   * @param idleTimeout the longest the server waits for the next message of a client (the request,
+   *     the entity table's schema, its next batch, or reading the result) before it ends the export
+   *     with {@code DEADLINE_EXCEEDED}
+   * @param totalTimeout the longest one export may take, upload to last batch; past it the export
+   *     ends with {@code RESOURCE_EXHAUSTED}
    */
-  record Limits(int concurrent, long entityRows, int memoryRows) {}
+  record Limits(
+      int concurrent,
+      long entityRows,
+      int memoryRows,
+      java.time.Duration idleTimeout,
+      java.time.Duration totalTimeout) {
+    /** The idle timeout unless configured otherwise. */
+    static final java.time.Duration DEFAULT_IDLE = java.time.Duration.ofSeconds(60);
+
+    /** The total time limit unless configured otherwise. */
+    static final java.time.Duration DEFAULT_TOTAL = java.time.Duration.ofHours(1);
+
+    Limits {
+      if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+        throw new IllegalArgumentException("the export idle timeout must be positive");
+      }
+      if (totalTimeout.isNegative() || totalTimeout.isZero()) {
+        throw new IllegalArgumentException("the export time limit must be positive");
+      }
+    }
+  }
 
   /**
    * @param registry the registry version being served
@@ -107,8 +139,9 @@ final class FlightExportService extends NoOpFlightProducer {
     String outcome = "ok";
     Path work = null;
     boolean acquired = false;
+    Watch watch = new Watch();
     try {
-      ExportRequest request = parse(reader.getDescriptor());
+      ExportRequest request = parse(watch.waitFor(reader::getDescriptor));
       RegistrySnapshot snapshot = registry.get();
       if (snapshot.getVersion() == 0) {
         throw CallStatus.UNAVAILABLE
@@ -127,7 +160,14 @@ final class FlightExportService extends NoOpFlightProducer {
         throw invalid("features: " + e.getMessage());
       }
       try {
-        ArrowEntityTable.check(reader.getSchema(), request.timestampColumn(), keys);
+        org.apache.arrow.vector.types.pojo.Schema schema = watch.waitFor(reader::getSchema);
+        ArrowEntityTable.check(schema, request.timestampColumn(), keys);
+        TrainingSetExport.checkColumns(
+            null,
+            schema.getFields().stream()
+                .map(org.apache.arrow.vector.types.pojo.Field::getName)
+                .toList(),
+            TrainingSetExport.featureColumns(snapshot, request.service(), request.features()));
       } catch (IllegalArgumentException e) {
         throw invalid("entity table: " + e.getMessage());
       }
@@ -139,7 +179,7 @@ final class FlightExportService extends NoOpFlightProducer {
       acquired = true;
       work = Files.createTempDirectory(workDir, "export-");
       Path entities = work.resolve("entities.arrow");
-      long rows = spool(reader, entities, context, limits.entityRows());
+      long rows = spool(reader, entities, context, limits.entityRows(), watch);
       Path out = work.resolve("training-set.arrow");
       TrainingSetExport.Summary summary;
       try {
@@ -167,16 +207,23 @@ final class FlightExportService extends NoOpFlightProducer {
       } catch (IllegalArgumentException e) {
         throw invalid("entity table: " + e.getMessage());
       }
-      send(out, writer);
+      send(out, writer, watch);
       LOG.info(
           "flight export of {} entity rows ({}) in {} ms",
           rows,
           request.service() != null ? "service " + request.service() : request.features(),
           summary.took().toMillis());
     } catch (FlightRuntimeException e) {
-      outcome = e.status().code().name().toLowerCase(java.util.Locale.ROOT);
-      writer.error(e);
+      FlightRuntimeException error = watch.stop() != null ? watch.stop() : e;
+      outcome = error.status().code().name().toLowerCase(java.util.Locale.ROOT);
+      writer.error(error);
     } catch (IOException | RuntimeException e) {
+      FlightRuntimeException expired = watch.stop();
+      if (expired != null) {
+        outcome = expired.status().code().name().toLowerCase(java.util.Locale.ROOT);
+        writer.error(expired);
+        return;
+      }
       outcome = "internal";
       LOG.error("flight export failed", e);
       writer.error(
@@ -185,6 +232,7 @@ final class FlightExportService extends NoOpFlightProducer {
               .withCause(e)
               .toRuntimeException());
     } finally {
+      watch.stop();
       if (acquired) {
         slots.release();
       }
@@ -249,7 +297,8 @@ final class FlightExportService extends NoOpFlightProducer {
   }
 
   /** Writes the client's batches to an Arrow IPC file; returns the number of rows. */
-  private static long spool(FlightStream reader, Path file, CallContext context, long maxRows)
+  private static long spool(
+      FlightStream reader, Path file, CallContext context, long maxRows, Watch watch)
       throws IOException {
     long rows = 0;
     VectorSchemaRoot root = reader.getRoot();
@@ -257,7 +306,7 @@ final class FlightExportService extends NoOpFlightProducer {
             FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         ArrowFileWriter out = new ArrowFileWriter(root, null, ch)) {
       out.start();
-      while (reader.next()) {
+      while (watch.waitFor(reader::next)) {
         if (context.isCancelled()) {
           throw CallStatus.CANCELLED
               .withDescription("the client cancelled the export")
@@ -279,7 +328,7 @@ final class FlightExportService extends NoOpFlightProducer {
   }
 
   /** Streams an Arrow IPC file to the client, batch by batch, as fast as it reads. */
-  private void send(Path file, ServerStreamListener writer) throws IOException {
+  private void send(Path file, ServerStreamListener writer, Watch watch) throws IOException {
     try (SeekableByteChannel ch = Files.newByteChannel(file);
         ArrowFileReader in = new ArrowFileReader(ch, allocator)) {
       VectorSchemaRoot root = in.getVectorSchemaRoot();
@@ -287,18 +336,138 @@ final class FlightExportService extends NoOpFlightProducer {
       backpressure.register(writer);
       writer.start(root);
       while (in.loadNextBatch()) {
-        BackpressureStrategy.WaitResult ready = backpressure.waitForListener(60_000);
+        BackpressureStrategy.WaitResult ready =
+            backpressure.waitForListener(limits.idleTimeout().toMillis());
         if (ready == BackpressureStrategy.WaitResult.CANCELLED) {
           return;
         }
         if (ready != BackpressureStrategy.WaitResult.READY) {
+          if (watch.stop() != null) {
+            throw watch.stop();
+          }
           throw CallStatus.TIMED_OUT
-              .withDescription("the client stopped reading the training set")
+              .withDescription(
+                  "the client read nothing of the training set for "
+                      + seconds(limits.idleTimeout())
+                      + ", the server's export idle timeout ("
+                      + IDLE_SETTING
+                      + ")")
               .toRuntimeException();
         }
         writer.putNext();
       }
       writer.completed();
+    }
+  }
+
+  /** The setting of the idle timeout, as error messages name it. */
+  static final String IDLE_SETTING = "QuiverServer.Options.withExportTimeouts, idle";
+
+  /** The setting of the total time limit, as error messages name it. */
+  static final String TOTAL_SETTING = "QuiverServer.Options.withExportTimeouts, total";
+
+  private static String seconds(java.time.Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  /** Stops the watchdog: exports still running are no longer timed. */
+  void close() {
+    watchdog.shutdownNow();
+  }
+
+  /**
+   * Times one export on the thread that runs it: while the export waits for its client (for the
+   * request, the schema, the next batch), more than the idle timeout without a message ends it;
+   * whatever it is doing, more than the total limit ends it. A watchdog thread ends an export by
+   * interrupting the export's thread, which is blocked or working, and the export then answers with
+   * the status {@link #stop} returns. Only the watchdog and the export's own thread use it.
+   */
+  private final class Watch {
+    private final Thread thread = Thread.currentThread();
+    private final long started = System.nanoTime();
+    private final java.util.concurrent.ScheduledFuture<?> task;
+    private volatile long heard = started;
+    private volatile boolean waiting;
+    private FlightRuntimeException expired; // guarded by this
+    private boolean stopped; // guarded by this
+
+    Watch() {
+      long period =
+          Math.max(
+              10,
+              Math.min(
+                  1000,
+                  Math.min(limits.idleTimeout().toMillis(), limits.totalTimeout().toMillis())
+                      / 10));
+      task =
+          watchdog.scheduleAtFixedRate(
+              this::check, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits for the client; the idle timeout runs while it does. */
+    <T> T waitFor(Supplier<T> read) {
+      heard = System.nanoTime();
+      waiting = true;
+      try {
+        return read.get();
+      } finally {
+        waiting = false;
+        heard = System.nanoTime();
+      }
+    }
+
+    private synchronized void check() {
+      if (stopped || expired != null) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (now - started > limits.totalTimeout().toNanos()) {
+        expire(
+            CallStatus.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "the export took longer than "
+                        + seconds(limits.totalTimeout())
+                        + ", the most one export may take on this server ("
+                        + TOTAL_SETTING
+                        + "); split the entity table")
+                .toRuntimeException());
+      } else if (waiting && now - heard > limits.idleTimeout().toNanos()) {
+        expire(
+            CallStatus.TIMED_OUT
+                .withDescription(
+                    "the client sent nothing for "
+                        + seconds(limits.idleTimeout())
+                        + " while the export waited for its entity table, the server's export"
+                        + " idle timeout ("
+                        + IDLE_SETTING
+                        + ")")
+                .toRuntimeException());
+      }
+    }
+
+    private void expire(FlightRuntimeException why) {
+      expired = why;
+      LOG.info("flight export ended: {}", why.status().description());
+      thread.interrupt();
+    }
+
+    /**
+     * Stops timing (idempotent; on the export's thread only) and clears an interrupt the watchdog
+     * made, so cleanup runs normally.
+     *
+     * @return the status a timeout ended the export with, or null
+     */
+    FlightRuntimeException stop() {
+      FlightRuntimeException why;
+      synchronized (this) {
+        stopped = true;
+        why = expired;
+      }
+      task.cancel(false);
+      if (why != null) {
+        Thread.interrupted();
+      }
+      return why;
     }
   }
 

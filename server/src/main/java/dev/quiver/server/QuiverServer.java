@@ -78,6 +78,8 @@ public final class QuiverServer implements AutoCloseable {
     private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
     private int maxConcurrentExports = 2;
     private long maxExportRows = DEFAULT_MAX_EXPORT_ROWS;
+    private Duration exportIdleTimeout = FlightExportService.Limits.DEFAULT_IDLE;
+    private Duration exportTotalTimeout = FlightExportService.Limits.DEFAULT_TOTAL;
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -100,6 +102,8 @@ public final class QuiverServer implements AutoCloseable {
       c.offlineCommitInterval = offlineCommitInterval;
       c.maxConcurrentExports = maxConcurrentExports;
       c.maxExportRows = maxExportRows;
+      c.exportIdleTimeout = exportIdleTimeout;
+      c.exportTotalTimeout = exportTotalTimeout;
       return c;
     }
 
@@ -232,6 +236,22 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
+    /**
+     * Time limits of one training-set export over Arrow Flight: {@code idle}, the longest the
+     * server waits for the client's next message (default 60 s); {@code total}, the longest one
+     * export may take (default 1 h). An export past either fails and frees its slot.
+     */
+    public Options withExportTimeouts(Duration idle, Duration total) {
+      if (idle.isNegative() || idle.isZero() || total.isNegative() || total.isZero()) {
+        throw new IllegalArgumentException(
+            "export timeouts must be positive: idle " + idle + ", total " + total);
+      }
+      Options c = copy();
+      c.exportIdleTimeout = idle;
+      c.exportTotalTimeout = total;
+      return c;
+    }
+
     /** Request time for TTL checks. */
     public Options withClock(Clock requestClock) {
       Options c = copy();
@@ -341,8 +361,13 @@ public final class QuiverServer implements AutoCloseable {
             settings.dataDir().resolve("exports"),
             flightMemory,
             new FlightExportService.Limits(
-                options.maxConcurrentExports, options.maxExportRows, 1_000_000),
+                options.maxConcurrentExports,
+                options.maxExportRows,
+                1_000_000,
+                options.exportIdleTimeout,
+                options.exportTotalTimeout),
             meters);
+    resources.add(flight::close);
 
     health = new HealthStatusManager();
     int port = options.grpcPort != null ? options.grpcPort : settings.grpcPort();

@@ -465,6 +465,163 @@ class FlightExportTest {
     }
   }
 
+  static final java.time.Duration IDLE = java.time.Duration.ofSeconds(3);
+  static final java.time.Duration TOTAL = java.time.Duration.ofSeconds(12);
+
+  /** A second server, with short export time limits, on the same broker. */
+  static QuiverServer timedServer() throws Exception {
+    Path timedRepo = dir.resolve("timed-repo");
+    if (!Files.exists(timedRepo)) {
+      TestCluster.apply(timedRepo, "timed", OnlinePathTest.REGISTRY, false);
+    }
+    return QuiverServer.start(
+        QuiverServer.Options.defaults(RepoSettings.read(timedRepo))
+            .withBootstrap(kafka.bootstrapServers())
+            .withGrpcPort(0)
+            .withFlightPort(0)
+            .withHost("127.0.0.1")
+            .withExportTimeouts(IDLE, TOTAL));
+  }
+
+  static FlightClient.ExchangeReaderWriter open(FlightClient flight, VectorSchemaRoot schemaOnly) {
+    FlightClient.ExchangeReaderWriter x =
+        flight.doExchange(
+            FlightDescriptor.command("{\"service\":\"svc\"}".getBytes(StandardCharsets.UTF_8)));
+    if (schemaOnly != null) {
+      x.getWriter().start(schemaOnly);
+    }
+    return x;
+  }
+
+  static FlightRuntimeException failure(FlightClient.ExchangeReaderWriter x) {
+    try {
+      while (x.getReader().next()) {}
+    } catch (FlightRuntimeException e) {
+      return e;
+    }
+    throw new AssertionError("the exchange ended without an error");
+  }
+
+  @Test
+  void idleClientsLoseTheirSlotsAfterTheIdleTimeoutAndOthersExportAgain() throws Exception {
+    try (QuiverServer timed = timedServer();
+        QuiverClient timedClient = TestCluster.client(timed);
+        VectorSchemaRoot schema = table(entityRows(5));
+        VectorSchemaRoot schema2 = table(entityRows(5))) {
+      ManagedChannel channel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", timed.grpcPort()).usePlaintext().build();
+      FlightClient flight = FlightGrpcUtils.createFlightClient(memory, channel);
+      try {
+        // Two clients send a schema and a batch, then nothing: they hold both export slots.
+        FlightClient.ExchangeReaderWriter first = open(flight, schema);
+        first.getWriter().putNext();
+        FlightClient.ExchangeReaderWriter second = open(flight, schema2);
+        second.getWriter().putNext();
+        long opened = System.nanoTime();
+        TestCluster.await(
+            () -> {
+              try (VectorSchemaRoot t = table(entityRows(3));
+                  TrainingSet probe =
+                      timedClient.exportTrainingSet(TrainingSetRequest.forService("svc"), t)) {
+                while (probe.next()) {}
+                return false;
+              } catch (StatusRuntimeException e) {
+                return e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED;
+              } catch (Exception e) {
+                return false;
+              }
+            },
+            "both slots held by the idle clients");
+        for (FlightClient.ExchangeReaderWriter idle : List.of(first, second)) {
+          FlightRuntimeException e = failure(idle);
+          assertThat(e.status().code()).isEqualTo(FlightStatusCode.TIMED_OUT);
+          assertThat(e.getMessage())
+              .contains("sent nothing for 3 s")
+              .contains("export idle timeout")
+              .contains("withExportTimeouts");
+          idle.close();
+        }
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - opened))
+            .as("not cut off before the idle timeout")
+            .isGreaterThanOrEqualTo(IDLE.minusMillis(500));
+        // Their slots are free again: a third client exports.
+        try (VectorSchemaRoot t = table(entityRows(7));
+            TrainingSet set =
+                timedClient.exportTrainingSet(TrainingSetRequest.forService("svc"), t)) {
+          long rows = 0;
+          while (set.next()) {
+            rows += set.root().getRowCount();
+          }
+          assertThat(rows).isEqualTo(7);
+        }
+      } finally {
+        flight.close();
+        channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void anExchangeThatNeverSendsASchemaIsCutOffAfterTheIdleTimeout() throws Exception {
+    try (QuiverServer timed = timedServer()) {
+      ManagedChannel channel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", timed.grpcPort()).usePlaintext().build();
+      FlightClient flight = FlightGrpcUtils.createFlightClient(memory, channel);
+      try {
+        long started = System.nanoTime();
+        FlightClient.ExchangeReaderWriter silent = open(flight, null);
+        FlightRuntimeException e =
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(30), () -> failure(silent));
+        assertThat(e.status().code()).isEqualTo(FlightStatusCode.TIMED_OUT);
+        assertThat(e.getMessage()).contains("export idle timeout");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+            .isGreaterThanOrEqualTo(IDLE.minusMillis(500));
+        silent.close();
+      } finally {
+        flight.close();
+        channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void anExportThatTricklesPastTheTotalLimitIsEnded() throws Exception {
+    try (QuiverServer timed = timedServer();
+        VectorSchemaRoot batch = table(entityRows(10))) {
+      ManagedChannel channel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", timed.grpcPort()).usePlaintext().build();
+      FlightClient flight = FlightGrpcUtils.createFlightClient(memory, channel);
+      try {
+        long started = System.nanoTime();
+        FlightClient.ExchangeReaderWriter slow = open(flight, batch);
+        // A batch a second: never idle for long, but never done.
+        try {
+          for (int i = 0; i < 40 && !slow.getReader().hasRoot(); i++) {
+            slow.getWriter().putNext();
+            Thread.sleep(1000);
+            if (System.nanoTime() - started > TOTAL.plusSeconds(10).toNanos()) {
+              break;
+            }
+          }
+        } catch (RuntimeException ended) {
+          // the server ended the call; its status is read below
+        }
+        FlightRuntimeException e = failure(slow);
+        assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+        assertThat(e.getMessage())
+            .contains("took longer than 12 s")
+            .contains("withExportTimeouts, total");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+            .isGreaterThanOrEqualTo(TOTAL.minusMillis(500));
+        slow.close();
+      } finally {
+        flight.close();
+        channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
   private static void assertStatus(TrainingSetRequest request, Status.Code code, String... parts) {
     try (VectorSchemaRoot table = table(entityRows(4))) {
       assertThatThrownBy(() -> client.exportTrainingSet(request, table))

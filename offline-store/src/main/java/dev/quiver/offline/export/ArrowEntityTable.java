@@ -8,7 +8,6 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,9 +119,19 @@ public final class ArrowEntityTable {
         ArrowFileReader reader = new ArrowFileReader(ch, allocator)) {
       schema = reader.getVectorSchemaRoot().getSchema();
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException(file + ": not a readable Arrow IPC file: " + e, e);
+      throw new IllegalArgumentException(
+          file
+              + ": not an Arrow IPC file, or a damaged one ("
+              + dev.quiver.registry.util.Messages.clip(String.valueOf(e.getMessage()))
+              + ")",
+          e);
     }
-    Map<String, ValueType> passThrough = check(schema, ts, keyTypes);
+    Map<String, ValueType> passThrough;
+    try {
+      passThrough = check(schema, ts, keyTypes);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+    }
     List<String> columns = schema.getFields().stream().map(Field::getName).toList();
     PointInTimeEngine.Table table =
         new PointInTimeEngine.Table() {
@@ -187,11 +196,16 @@ public final class ArrowEntityTable {
     private final List<String> columns;
     private final int tsIndex;
     private final boolean[] isKey;
+    private final Path file;
     private VectorSchemaRoot root;
     private int row;
 
+    /** Rows of earlier batches. */
+    private long before;
+
     Rows(Path file, List<String> columns, String ts, Map<String, ScalarType> keyTypes)
         throws IOException {
+      this.file = file;
       this.channel = Files.newByteChannel(file);
       this.reader = new ArrowFileReader(channel, allocator);
       this.columns = columns;
@@ -209,14 +223,22 @@ public final class ArrowEntityTable {
     public boolean hasNext() {
       try {
         while (row >= root.getRowCount()) {
+          before += root.getRowCount();
           if (!reader.loadNextBatch()) {
             return false;
           }
           row = 0;
         }
         return true;
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      } catch (IOException | RuntimeException e) {
+        throw new IllegalArgumentException(
+            file
+                + ": row "
+                + (before + 1)
+                + ": cannot be read; a damaged Arrow IPC file ("
+                + dev.quiver.registry.util.Messages.clip(String.valueOf(e.getMessage()))
+                + ")",
+            e);
       }
     }
 
@@ -231,20 +253,35 @@ public final class ArrowEntityTable {
         if (v.isNull(row)) {
           continue;
         }
-        if (i == tsIndex) {
-          out[i] = micros(v, row);
-        } else if (isKey[i]) {
-          Object value = v.getObject(row);
-          out[i] =
-              value instanceof Number n
-                  ? (Object) n.longValue()
-                  : value instanceof byte[] b ? ByteString.copyFrom(b) : value.toString();
-        } else {
-          out[i] = passThrough(v, row);
+        try {
+          out[i] = value(v, i);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              file
+                  + ": row "
+                  + (before + row + 1)
+                  + ", column "
+                  + dev.quiver.registry.util.Messages.quote(columns.get(i))
+                  + ": "
+                  + e.getMessage(),
+              e);
         }
       }
       row++;
       return out;
+    }
+
+    private Object value(FieldVector v, int i) {
+      if (i == tsIndex) {
+        return micros(v, row);
+      }
+      if (isKey[i]) {
+        Object value = v.getObject(row);
+        return value instanceof Number n
+            ? (Object) n.longValue()
+            : value instanceof byte[] b ? ByteString.copyFrom(b) : value.toString();
+      }
+      return passThrough(v, row);
     }
 
     private static long micros(FieldVector v, int row) {
@@ -252,22 +289,22 @@ public final class ArrowEntityTable {
         long raw = t.get(row);
         TimeUnit unit = ((ArrowType.Timestamp) t.getField().getType()).getUnit();
         return switch (unit) {
-          case SECOND -> Math.multiplyExact(raw, 1_000_000L);
-          case MILLISECOND -> Math.multiplyExact(raw, 1_000L);
-          case MICROSECOND -> raw;
-          case NANOSECOND -> Math.floorDiv(raw, 1_000L);
+          case SECOND -> EntityTimes.ofUnits(raw, 1_000_000L);
+          case MILLISECOND -> EntityTimes.ofMillis(raw);
+          case MICROSECOND -> EntityTimes.ofMicros(raw);
+          case NANOSECOND -> EntityTimes.ofMicros(Math.floorDiv(raw, 1_000L));
         };
       }
       if (v instanceof DateDayVector d) {
-        return Math.multiplyExact((long) d.get(row), 86_400_000_000L);
+        return EntityTimes.ofUnits(d.get(row), 86_400_000_000L);
       }
       if (v instanceof BaseIntVector i) {
-        return Math.multiplyExact(i.getValueAsLong(row), 1_000L);
+        return EntityTimes.ofMillis(i.getValueAsLong(row));
       }
       if (v.getField().getType() instanceof ArrowType.Date) {
-        return Math.multiplyExact(((Number) v.getObject(row)).longValue(), 1_000L); // DateMilli
+        return EntityTimes.ofMillis(((Number) v.getObject(row)).longValue()); // DateMilli
       }
-      return EntityTables.micros(v.getObject(row).toString(), v.getName() + " row " + row);
+      return EntityTimes.ofText(v.getObject(row).toString());
     }
 
     private static Object passThrough(FieldVector v, int row) {

@@ -87,7 +87,7 @@ final class ArrowExport extends ExportWriter {
   }
 
   @Override
-  public void row(Object[] values) throws IOException {
+  void write(Object[] values) throws IOException {
     for (int i = 0; i < values.length; i++) {
       set(root.getVector(i), rows, columns.get(i).type(), values[i]);
     }

@@ -1,21 +1,15 @@
 package dev.quiver.offline.export;
 
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.csv.CsvMapper;
-import com.fasterxml.jackson.dataformat.csv.CsvParser;
-import com.fasterxml.jackson.dataformat.csv.CsvSchema;
-import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,102 +37,45 @@ public final class EntityTables {
    */
   public record Opened(PointInTimeEngine.Table table, Map<String, ValueType> passThroughTypes) {}
 
+  /**
+   * Opens an entity table by its extension, reading only what describes it (a CSV header, a Parquet
+   * footer, an Arrow schema): rows are read and checked as the export goes.
+   *
+   * @throws IllegalArgumentException naming the file and saying what is wrong: missing, not a file,
+   *     unreadable, not of its format, or columns an export cannot read
+   */
   public static Opened open(Path file, String timestampColumn, Map<String, ScalarType> keyTypes)
       throws IOException {
+    ExportFiles.checkReadable(file, "entity table");
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-    if (name.endsWith(".parquet")) {
-      return parquet(file, timestampColumn, keyTypes);
-    }
-    if (name.endsWith(".csv")) {
-      PointInTimeEngine.Table table = csv(file, timestampColumn, keyTypes);
-      Map<String, ValueType> types = new LinkedHashMap<>();
-      for (String c : table.columns()) {
-        if (!c.equals(timestampColumn) && !keyTypes.containsKey(c)) {
-          types.put(c, Types.of(ScalarType.SCALAR_TYPE_STRING));
-        }
+    try {
+      if (name.endsWith(".parquet")) {
+        return parquet(file, timestampColumn, keyTypes);
       }
-      return new Opened(table, types);
-    }
-    if (name.endsWith(".arrow") || name.endsWith(".feather") || name.endsWith(".ipc")) {
-      return ArrowEntityTable.open(file, timestampColumn, keyTypes);
+      if (name.endsWith(".csv")) {
+        return CsvEntityTable.open(file, timestampColumn, keyTypes);
+      }
+      if (name.endsWith(".arrow") || name.endsWith(".feather") || name.endsWith(".ipc")) {
+        return ArrowEntityTable.open(file, timestampColumn, keyTypes);
+      }
+    } catch (IOException e) {
+      if (e instanceof Utf8Reader.BadText) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+      throw new IllegalArgumentException(
+          file + ": cannot read the entity table: " + ExportFiles.reason(e), e);
     }
     throw new IllegalArgumentException(
         file + ": unknown entity table format; expected a .csv, .parquet or .arrow file");
   }
 
-  private static PointInTimeEngine.Table csv(Path file, String ts, Map<String, ScalarType> keyTypes)
-      throws IOException {
-    CsvMapper mapper = new CsvMapper().enable(CsvParser.Feature.WRAP_AS_ARRAY);
-    List<String> columns;
-    try (Reader r = Files.newBufferedReader(file);
-        MappingIterator<String[]> it = mapper.readerFor(String[].class).readValues(r)) {
-      if (!it.hasNext()) {
-        throw new IllegalArgumentException(
-            file + ": the entity table is empty; expected a header row");
-      }
-      columns = List.of(it.next());
-    }
-    int tsIndex = columns.indexOf(ts);
-    return new PointInTimeEngine.Table() {
-      @Override
-      public List<String> columns() {
-        return columns;
-      }
-
-      @Override
-      public CloseableIterator<Object[]> rows() throws IOException {
-        Reader r = Files.newBufferedReader(file);
-        MappingIterator<String[]> it =
-            mapper.readerFor(String[].class).with(CsvSchema.emptySchema()).readValues(r);
-        it.next(); // header
-        return new CloseableIterator<>() {
-          long line = 1;
-
-          @Override
-          public boolean hasNext() {
-            return it.hasNext();
-          }
-
-          @Override
-          public Object[] next() {
-            String[] cells = it.next();
-            line++;
-            if (cells.length != columns.size()) {
-              throw new IllegalArgumentException(
-                  file
-                      + ":"
-                      + line
-                      + ": "
-                      + cells.length
-                      + " values for "
-                      + columns.size()
-                      + " columns");
-            }
-            Object[] row = new Object[cells.length];
-            for (int i = 0; i < cells.length; i++) {
-              String c = cells[i];
-              if (i == tsIndex) {
-                row[i] = c.isEmpty() ? null : micros(c, file + ":" + line);
-              } else if (keyTypes.containsKey(columns.get(i))) {
-                row[i] = key(c, keyTypes.get(columns.get(i)), file + ":" + line);
-              } else {
-                row[i] = c;
-              }
-            }
-            return row;
-          }
-
-          @Override
-          public void close() throws IOException {
-            it.close();
-            r.close();
-          }
-        };
-      }
-    };
-  }
-
-  static Object key(String text, ScalarType type, String where) {
+  /**
+   * A join key's value from its text: integers for integer keys, base64 for bytes keys; null for
+   * empty text.
+   *
+   * @throws IllegalArgumentException saying what is wrong with the value (the caller says where)
+   */
+  static Object key(String text, ScalarType type) {
     if (text.isEmpty()) {
       return null;
     }
@@ -147,40 +84,74 @@ public final class EntityTables {
         try {
           yield Long.parseLong(text);
         } catch (NumberFormatException e) {
-          throw new IllegalArgumentException(where + ": join key '" + text + "' is not an integer");
+          throw new IllegalArgumentException(
+              "join key " + Messages.quote(text) + " is not an integer");
         }
       }
-      case SCALAR_TYPE_BYTES ->
-          com.google.protobuf.ByteString.copyFrom(java.util.Base64.getDecoder().decode(text));
+      case SCALAR_TYPE_BYTES -> {
+        try {
+          yield com.google.protobuf.ByteString.copyFrom(java.util.Base64.getDecoder().decode(text));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "join key " + Messages.quote(text) + " is not base64, as bytes keys are written");
+        }
+      }
       default -> text;
     };
   }
 
-  /** Epoch microseconds of RFC 3339 text or of epoch milliseconds. */
+  /** Epoch microseconds of RFC 3339 text or of epoch milliseconds, checked against the range. */
   static long micros(String text, String where) {
     try {
-      if (text.matches("-?[0-9]+")) {
-        return Math.multiplyExact(Long.parseLong(text), 1000L);
+      return EntityTimes.ofText(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static final byte[] PARQUET_MAGIC = {'P', 'A', 'R', '1'};
+
+  /** Whether the file starts and ends with Parquet's magic bytes (and has room for a footer). */
+  private static boolean looksLikeParquet(Path file) throws IOException {
+    try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+      long size = ch.size();
+      if (size < 12) {
+        return false;
       }
-      return Micros.of(OffsetDateTime.parse(text).toInstant());
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          where + ": timestamp '" + text + "' is neither RFC 3339 nor epoch milliseconds");
+      java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(4);
+      java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(4);
+      while (head.hasRemaining() && ch.read(head) >= 0) {}
+      ch.position(size - 4);
+      while (tail.hasRemaining() && ch.read(tail) >= 0) {}
+      return java.util.Arrays.equals(head.array(), PARQUET_MAGIC)
+          && java.util.Arrays.equals(tail.array(), PARQUET_MAGIC);
     }
   }
 
   private static Opened parquet(Path file, String ts, Map<String, ScalarType> keyTypes)
       throws IOException {
+    if (!looksLikeParquet(file)) {
+      throw new IllegalArgumentException(
+          file + ": not a Parquet file (it does not start and end with the bytes PAR1)");
+    }
     MessageType schema;
     try (ParquetFileReader r = ParquetFileReader.open(new LocalInputFile(file))) {
       schema = r.getFooter().getFileMetaData().getSchema();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException(
+          file + ": a damaged Parquet file; its footer cannot be read (" + describe(e) + ")", e);
     }
     List<String> columns = new ArrayList<>();
     Map<String, ValueType> types = new LinkedHashMap<>();
     for (Type t : schema.getFields()) {
       columns.add(t.getName());
-      if (!t.getName().equals(ts) && !keyTypes.containsKey(t.getName())) {
-        types.put(t.getName(), parquetType(t));
+      ValueType type = parquetType(file, t);
+      if (t.getName().equals(ts)) {
+        checkParquetTimestamp(file, t, type);
+      } else if (keyTypes.containsKey(t.getName())) {
+        checkParquetKey(file, t, type, keyTypes.get(t.getName()));
+      } else {
+        types.put(t.getName(), type);
       }
     }
     PointInTimeEngine.Table table =
@@ -199,14 +170,21 @@ public final class EntityTables {
               isKey[i] = keyTypes.containsKey(columns.get(i));
             }
             return new CloseableIterator<>() {
-              long line = 1;
+              long row = 0;
               Object[] next = read();
 
               private Object[] read() {
                 try {
                   return reader.read();
-                } catch (IOException e) {
-                  throw new java.io.UncheckedIOException(e);
+                } catch (IOException | RuntimeException e) {
+                  throw new IllegalArgumentException(
+                      file
+                          + ": row "
+                          + (row + 1)
+                          + ": cannot be read; a damaged Parquet file ("
+                          + describe(e)
+                          + ")",
+                      e);
                 }
               }
 
@@ -217,27 +195,39 @@ public final class EntityTables {
 
               @Override
               public Object[] next() {
-                Object[] row = next;
-                if (row == null) {
+                Object[] values = next;
+                if (values == null) {
                   throw new java.util.NoSuchElementException();
                 }
-                if (tsIndex >= 0 && row[tsIndex] != null) {
-                  Object v = row[tsIndex];
-                  row[tsIndex] =
-                      v instanceof Instant instant
-                          ? (Object) Micros.of(instant)
-                          : v instanceof String text
-                              ? (Object) micros(text, file + " row " + line)
-                              : (Object) Math.multiplyExact(((Number) v).longValue(), 1000L);
-                }
-                for (int i = 0; i < row.length; i++) {
-                  if (isKey[i] && row[i] instanceof Integer n) {
-                    row[i] = n.longValue();
+                row++;
+                if (tsIndex >= 0 && values[tsIndex] != null) {
+                  Object v = values[tsIndex];
+                  try {
+                    values[tsIndex] =
+                        v instanceof Instant instant
+                            ? (Object) EntityTimes.ofInstant(instant)
+                            : v instanceof String text
+                                ? (Object) EntityTimes.ofText(text)
+                                : (Object) EntityTimes.ofMillis(((Number) v).longValue());
+                  } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(
+                        file
+                            + ": row "
+                            + row
+                            + ", column "
+                            + Messages.quote(ts)
+                            + ": "
+                            + e.getMessage(),
+                        e);
                   }
                 }
-                line++;
+                for (int i = 0; i < values.length; i++) {
+                  if (isKey[i] && values[i] instanceof Integer n) {
+                    values[i] = n.longValue();
+                  }
+                }
                 next = read();
-                return row;
+                return values;
               }
 
               @Override
@@ -250,13 +240,60 @@ public final class EntityTables {
     return new Opened(table, types);
   }
 
-  private static ValueType parquetType(Type t) {
+  /** An exception's message without Parquet's object identities, cut to a line. */
+  private static String describe(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    m = m.replaceAll("[A-Za-z0-9_.]+@[0-9a-f]{4,}", "the file");
+    return Messages.clip(m.lines().findFirst().orElse(m));
+  }
+
+  private static void checkParquetTimestamp(Path file, Type t, ValueType type) {
+    ScalarType s = type.getScalar();
+    if (s != ScalarType.SCALAR_TYPE_TIMESTAMP
+        && s != ScalarType.SCALAR_TYPE_INT64
+        && s != ScalarType.SCALAR_TYPE_STRING) {
+      throw new IllegalArgumentException(
+          file
+              + ": column "
+              + Messages.quote(t.getName())
+              + " is "
+              + Types.format(type)
+              + "; the timestamp column must be a timestamp, epoch milliseconds (int64) or RFC 3339"
+              + " text");
+    }
+  }
+
+  private static void checkParquetKey(Path file, Type t, ValueType type, ScalarType want) {
+    ScalarType s = type.getScalar();
+    boolean fits =
+        switch (want) {
+          case SCALAR_TYPE_INT32, SCALAR_TYPE_INT64 ->
+              s == ScalarType.SCALAR_TYPE_INT32 || s == ScalarType.SCALAR_TYPE_INT64;
+          case SCALAR_TYPE_BYTES -> s == ScalarType.SCALAR_TYPE_BYTES;
+          default -> s == ScalarType.SCALAR_TYPE_STRING;
+        };
+    if (!fits) {
+      throw new IllegalArgumentException(
+          file
+              + ": column "
+              + Messages.quote(t.getName())
+              + " is "
+              + Types.format(type)
+              + " but the join key "
+              + t.getName()
+              + " is "
+              + Types.format(Types.of(want)));
+    }
+  }
+
+  private static ValueType parquetType(Path file, Type t) {
     String column = t.getName();
     if (!t.isPrimitive()) {
       throw new IllegalArgumentException(
-          "entity table column '"
-              + column
-              + "' is nested; only flat columns pass through an export");
+          file
+              + ": column "
+              + Messages.quote(column)
+              + " is nested; only flat columns pass through an export");
     }
     PrimitiveType p = t.asPrimitiveType();
     LogicalTypeAnnotation logical = p.getLogicalTypeAnnotation();
@@ -276,7 +313,11 @@ public final class EntityTables {
                   : ScalarType.SCALAR_TYPE_BYTES;
           default ->
               throw new IllegalArgumentException(
-                  "entity table column '" + column + "' has unsupported type " + p);
+                  file
+                      + ": column "
+                      + Messages.quote(column)
+                      + " has unsupported type "
+                      + p.getPrimitiveTypeName().name().toLowerCase(java.util.Locale.ROOT));
         });
   }
 }

@@ -37,35 +37,92 @@ public abstract class ExportWriter implements AutoCloseable {
 
   ExportWriter(Path target) {
     this.target = target;
-    this.temp = target.resolveSibling("." + target.getFileName() + ".tmp");
+    this.temp = tempOf(target);
   }
 
-  /** Opens a writer for {@code out} (.parquet or .csv). */
+  /**
+   * Checks that {@code out} names an output format by its extension and is not a directory.
+   *
+   * @throws IllegalArgumentException naming the file and the formats there are
+   */
+  public static void checkOutput(Path out) {
+    String name = out.getFileName() == null ? "" : out.getFileName().toString();
+    String lower = name.toLowerCase(Locale.ROOT);
+    if (!(lower.endsWith(".parquet")
+        || lower.endsWith(".csv")
+        || lower.endsWith(".arrow")
+        || lower.endsWith(".feather"))) {
+      throw new IllegalArgumentException(
+          out + ": unknown output format; expected .parquet, .csv or .arrow (Arrow IPC)");
+    }
+    if (Files.isDirectory(out)) {
+      throw new IllegalArgumentException(out + ": is a directory; the output must be a file");
+    }
+  }
+
+  /**
+   * Opens a writer for {@code out} (.parquet, .csv or .arrow): its directory is created if missing
+   * and the temporary file is created at once, so an unwritable place fails before any work.
+   *
+   * @throws IllegalArgumentException for an unknown format or a directory
+   * @throws IOException naming the file and saying why it cannot be written
+   */
   public static ExportWriter open(Path out, List<Column> columns) throws IOException {
+    checkOutput(out);
     String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (out.toAbsolutePath().getParent() != null) {
-      Files.createDirectories(out.toAbsolutePath().getParent());
+    Path dir = out.toAbsolutePath().getParent();
+    try {
+      if (dir != null && !Files.isDirectory(dir)) {
+        Files.createDirectories(dir);
+      }
+    } catch (IOException e) {
+      throw ExportFiles.writeFailure(out, e);
     }
-    if (name.endsWith(".parquet")) {
-      return new ParquetExport(out, columns);
-    }
-    if (name.endsWith(".csv")) {
-      return new CsvExport(out, columns);
-    }
-    if (name.endsWith(".arrow") || name.endsWith(".feather")) {
+    Path temp = tempOf(out);
+    try {
+      if (name.endsWith(".parquet")) {
+        return new ParquetExport(out, columns);
+      }
+      if (name.endsWith(".csv")) {
+        return new CsvExport(out, columns);
+      }
       return new ArrowExport(out, columns);
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw ExportFiles.writeFailure(out, e);
+    } catch (RuntimeException | Error e) {
+      Files.deleteIfExists(temp);
+      throw e;
     }
-    throw new IllegalArgumentException(
-        out + ": unknown output format; expected .parquet, .csv or .arrow (Arrow IPC)");
   }
 
-  /** Writes one row: values in the Java form of each column's type. */
-  public abstract void row(Object[] values) throws IOException;
+  private static Path tempOf(Path target) {
+    return target.resolveSibling("." + target.getFileName() + ".tmp");
+  }
+
+  /**
+   * Writes one row: values in the Java form of each column's type.
+   *
+   * @throws IOException naming the output file and the reason
+   */
+  public final void row(Object[] values) throws IOException {
+    try {
+      write(values);
+    } catch (IOException e) {
+      throw ExportFiles.writeFailure(target, e);
+    }
+  }
+
+  abstract void write(Object[] values) throws IOException;
 
   /** Finishes the file and moves it into place. */
   public void commit() throws IOException {
-    finish();
-    Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      finish();
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw ExportFiles.writeFailure(target, e);
+    }
   }
 
   abstract void finish() throws IOException;
@@ -101,7 +158,7 @@ public abstract class ExportWriter implements AutoCloseable {
     }
 
     @Override
-    public void row(Object[] values) throws IOException {
+    void write(Object[] values) throws IOException {
       writer.write(values);
     }
 
@@ -121,7 +178,13 @@ public abstract class ExportWriter implements AutoCloseable {
 
     CsvExport(Path target, List<Column> columns) throws IOException {
       super(target);
-      this.out = Files.newBufferedWriter(temp);
+      Files.deleteIfExists(temp);
+      this.out =
+          Files.newBufferedWriter(
+              temp,
+              java.nio.charset.StandardCharsets.UTF_8,
+              java.nio.file.StandardOpenOption.CREATE_NEW,
+              java.nio.file.StandardOpenOption.WRITE);
       CsvSchema.Builder schema = CsvSchema.builder().setUseHeader(true);
       columns.forEach(c -> schema.addColumn(c.name()));
       this.csv =
@@ -135,7 +198,7 @@ public abstract class ExportWriter implements AutoCloseable {
     }
 
     @Override
-    public void row(Object[] values) throws IOException {
+    void write(Object[] values) throws IOException {
       String[] cells = new String[values.length];
       for (int i = 0; i < values.length; i++) {
         cells[i] = text(values[i]);

@@ -17,6 +17,7 @@ import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,7 +45,7 @@ public final class TrainingSetExport {
    * @param service a feature service, or null
    * @param features feature references, when no service is given
    * @param out the output file (.parquet or .csv)
-   * @param maxRowsInMemory rows one sorter holds before spilling
+   * @param maxRowsInMemory rows one sorter holds before spilling; at least 1
    * @param spillDir where spilled runs go
    */
   public record Request(
@@ -54,7 +55,18 @@ public final class TrainingSetExport {
       List<String> features,
       Path out,
       int maxRowsInMemory,
-      Path spillDir) {}
+      Path spillDir) {
+    public Request {
+      java.util.Objects.requireNonNull(entities, "entities");
+      java.util.Objects.requireNonNull(timestampColumn, "timestampColumn");
+      java.util.Objects.requireNonNull(out, "out");
+      java.util.Objects.requireNonNull(spillDir, "spillDir");
+      if (maxRowsInMemory < 1) {
+        throw new IllegalArgumentException(
+            "rows in memory must be at least 1, not " + maxRowsInMemory);
+      }
+    }
+  }
 
   /** What an export wrote: rows, nulls per feature column, and how long it took. */
   public record Summary(long rows, Map<String, Long> nulls, Duration took) {}
@@ -87,6 +99,72 @@ public final class TrainingSetExport {
     return keys;
   }
 
+  /**
+   * The feature columns ({@code view__feature}) an export of a selection of features adds, in
+   * order.
+   *
+   * @throws UnknownFeatureException for a service, view or feature the registry does not have
+   * @throws IllegalArgumentException for a selection that is empty or malformed
+   */
+  public static List<String> featureColumns(
+      RegistrySnapshot registry, String service, List<String> features) {
+    List<String> out = new ArrayList<>();
+    for (Requested r : resolve(registry, service, features)) {
+      out.add(r.view().getName() + "__" + r.feature());
+    }
+    return out;
+  }
+
+  /**
+   * Checks that an export's output columns are unique: the entity table's header names no column
+   * twice, names no column that a requested feature's output column has, and no feature is
+   * requested twice. Called before anything is written.
+   *
+   * @param file the entity table, for the message; null when it is not a file
+   * @throws IllegalArgumentException naming the columns at fault
+   */
+  public static void checkColumns(Path file, List<String> input, List<String> featureColumns) {
+    String where = file == null ? "the entity table" : file.toString();
+    Map<String, Integer> seen = new HashMap<>();
+    for (int i = 0; i < input.size(); i++) {
+      Integer before = seen.putIfAbsent(input.get(i), i);
+      if (before != null) {
+        throw new IllegalArgumentException(
+            where
+                + ": column "
+                + Messages.quote(input.get(i))
+                + " appears twice in the header (columns "
+                + (before + 1)
+                + " and "
+                + (i + 1)
+                + "); column names must be unique");
+      }
+    }
+    Map<String, Integer> features = new HashMap<>();
+    for (int i = 0; i < featureColumns.size(); i++) {
+      String c = featureColumns.get(i);
+      if (seen.containsKey(c)) {
+        throw new IllegalArgumentException(
+            where
+                + ": column "
+                + Messages.quote(c)
+                + " (column "
+                + (seen.get(c) + 1)
+                + ") has the name of the output column of feature "
+                + c.replaceFirst("__", ":")
+                + "; rename or drop it in the entity table");
+      }
+      if (features.putIfAbsent(c, i) != null) {
+        throw new IllegalArgumentException(
+            "feature "
+                + c.replaceFirst("__", ":")
+                + " is requested twice; its output column "
+                + Messages.quote(c)
+                + " would appear twice");
+      }
+    }
+  }
+
   /** A requested feature; {@code aggregation} is null for a row-level feature. */
   private record Requested(
       FeatureView view, String feature, ValueType type, Aggregation aggregation) {}
@@ -101,6 +179,14 @@ public final class TrainingSetExport {
       RegistrySnapshot registry, Path offlineRoot, Request request, LongConsumer progress)
       throws IOException {
     long started = System.nanoTime();
+    if (ExportFiles.sameFile(request.entities(), request.out())) {
+      throw new IllegalArgumentException(
+          request.out()
+              + ": the output is the entity table itself ("
+              + request.entities()
+              + "); write the training set to another file");
+    }
+    ExportWriter.checkOutput(request.out());
     List<Requested> requested = resolve(registry, request.service(), request.features());
     Map<String, Entity> entities = new HashMap<>();
     registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
@@ -159,11 +245,25 @@ public final class TrainingSetExport {
     if (!inputColumns.contains(request.timestampColumn())) {
       throw new IllegalArgumentException(
           request.entities()
-              + " has no timestamp column '"
-              + request.timestampColumn()
-              + "' (set it with --timestamp-column); columns: "
-              + inputColumns);
+              + ": no timestamp column "
+              + Messages.quote(request.timestampColumn())
+              + " (set it with --timestamp-column); columns: "
+              + Messages.clip(String.join(", ", inputColumns)));
     }
+    for (String key : keyTypes.keySet()) {
+      if (!inputColumns.contains(key)) {
+        throw new IllegalArgumentException(
+            request.entities()
+                + ": no join key column "
+                + Messages.quote(key)
+                + "; columns: "
+                + Messages.clip(String.join(", ", inputColumns)));
+      }
+    }
+    checkColumns(
+        request.entities(),
+        inputColumns,
+        featureColumns.stream().map(ExportWriter.Column::name).toList());
     List<ExportWriter.Column> columns = new ArrayList<>();
     for (String c : inputColumns) {
       columns.add(
@@ -242,9 +342,9 @@ public final class TrainingSetExport {
               .orElseThrow(
                   () ->
                       new UnknownFeatureException(
-                          "feature service '"
-                              + serviceName
-                              + "' does not exist in registry version "
+                          "feature service "
+                              + Messages.quote(serviceName)
+                              + " does not exist in registry version "
                               + registry.getVersion()));
       for (FeatureReference ref : service.getFeaturesList()) {
         out.add(
@@ -262,16 +362,18 @@ public final class TrainingSetExport {
       int colon = ref.indexOf(':');
       if (colon <= 0 || colon == ref.length() - 1) {
         throw new IllegalArgumentException(
-            "feature '" + ref + "' is not a feature reference; expected view:feature");
+            "feature "
+                + Messages.quote(ref)
+                + " is not a feature reference; expected view:feature");
       }
       FeatureView v = byRef.get(ref.substring(0, colon));
       if (v == null) {
         throw new UnknownFeatureException(
-            "feature '"
-                + ref
-                + "': no feature view '"
-                + ref.substring(0, colon)
-                + "' in registry version "
+            "feature "
+                + Messages.quote(ref)
+                + ": no feature view "
+                + Messages.quote(ref.substring(0, colon))
+                + " in registry version "
                 + registry.getVersion());
       }
       out.add(requested(v, ref.substring(colon + 1), ref));
@@ -291,6 +393,11 @@ public final class TrainingSetExport {
       }
     }
     throw new UnknownFeatureException(
-        "feature '" + ref + "' does not exist in view " + v.getName() + " v" + v.getVersion());
+        "feature "
+            + Messages.quote(ref)
+            + " does not exist in view "
+            + v.getName()
+            + " v"
+            + v.getVersion());
   }
 }

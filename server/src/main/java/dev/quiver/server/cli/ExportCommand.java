@@ -1,10 +1,14 @@
 package dev.quiver.server.cli;
 
+import dev.quiver.offline.export.ExportFiles;
+import dev.quiver.offline.export.ExportWriter;
 import dev.quiver.offline.export.TrainingSetExport;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.server.RepoSettings;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,6 +20,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(
@@ -73,14 +78,28 @@ final class ExportCommand implements Callable<Integer> {
       names = "--memory-rows",
       paramLabel = "N",
       description =
-          "Rows a sort keeps in memory before spilling to disk. Default: ${DEFAULT-VALUE}.")
+          "Rows a sort keeps in memory before spilling to disk, from "
+              + MIN_MEMORY_ROWS
+              + " to "
+              + MAX_MEMORY_ROWS
+              + ". Default: ${DEFAULT-VALUE}.")
   int memoryRows = 1_000_000;
+
+  /**
+   * Fewest rows a sort may hold: each spill is a file the merge keeps open, so tiny sorts run out
+   * of file handles on any large table.
+   */
+  static final int MIN_MEMORY_ROWS = 10_000;
+
+  /** Most rows a sort may hold: more would not fit the heap of a command-line JVM. */
+  static final int MAX_MEMORY_ROWS = 100_000_000;
 
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter err = spec.commandLine().getErr();
+    checkArguments();
     RepoSettings settings = RepoSettings.read(repo);
     DirectoryRegistryStore store = new DirectoryRegistryStore(settings.registryDir());
     RegistrySnapshot registry = store.latest().orElse(null);
@@ -106,7 +125,7 @@ final class ExportCommand implements Callable<Integer> {
                 out);
         printSummary(s, registry);
         return 0;
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
         err.println("error: " + e.getMessage());
         return QuiverCommand.FAILED;
       }
@@ -115,10 +134,6 @@ final class ExportCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(),
           "give --entities with --service or --features (or --view with --start and --end)");
-    }
-    if (!Files.isRegularFile(entities)) {
-      err.println("error: no entity table at " + entities);
-      return QuiverCommand.FAILED;
     }
     String project = registry.getProject().getName();
     Path spill = Files.createTempDirectory("quiver-export-");
@@ -137,7 +152,7 @@ final class ExportCommand implements Callable<Integer> {
               new TrainingSetExport.Request(
                   entities, timestampColumn, what.service, what.features, out, memoryRows, spill),
               bar::stepTo);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
       err.println("error: " + e.getMessage());
       return QuiverCommand.FAILED;
     } finally {
@@ -145,6 +160,36 @@ final class ExportCommand implements Callable<Integer> {
     }
     printSummary(summary, registry);
     return 0;
+  }
+
+  /** Usage errors (exit 2), found before anything is read. */
+  private void checkArguments() {
+    if (memoryRows < MIN_MEMORY_ROWS || memoryRows > MAX_MEMORY_ROWS) {
+      throw usage(
+          "--memory-rows must be from "
+              + MIN_MEMORY_ROWS
+              + " to "
+              + MAX_MEMORY_ROWS
+              + ", not "
+              + memoryRows);
+    }
+    if (entities != null && ExportFiles.sameFile(entities, out)) {
+      throw usage(
+          "--out "
+              + out
+              + " is the entity table itself (--entities "
+              + entities
+              + "); the export would overwrite its input");
+    }
+    try {
+      ExportWriter.checkOutput(out);
+    } catch (IllegalArgumentException e) {
+      throw usage("--out " + e.getMessage());
+    }
+  }
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
   }
 
   private void printSummary(TrainingSetExport.Summary summary, RegistrySnapshot registry) {
