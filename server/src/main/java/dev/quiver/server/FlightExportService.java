@@ -361,10 +361,10 @@ final class FlightExportService extends NoOpFlightProducer {
   }
 
   /** The setting of the idle timeout, as error messages name it. */
-  static final String IDLE_SETTING = "QuiverServer.Options.withExportTimeouts, idle";
+  static final String IDLE_SETTING = "quiver serve --export-idle-seconds";
 
   /** The setting of the total time limit, as error messages name it. */
-  static final String TOTAL_SETTING = "QuiverServer.Options.withExportTimeouts, total";
+  static final String TOTAL_SETTING = "quiver serve --export-max-seconds";
 
   private static String seconds(java.time.Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";

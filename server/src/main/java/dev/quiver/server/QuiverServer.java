@@ -267,6 +267,12 @@ public final class QuiverServer implements AutoCloseable {
   /** Records a source may lag before lookups report NOT_SERVING, unless configured otherwise. */
   public static final long DEFAULT_MAX_LAG_RECORDS = 100_000;
 
+  /** How long a Flight export may wait for its client unless configured otherwise. */
+  public static final Duration DEFAULT_EXPORT_IDLE = FlightExportService.Limits.DEFAULT_IDLE;
+
+  /** How long one Flight export may take unless configured otherwise. */
+  public static final Duration DEFAULT_EXPORT_TOTAL = FlightExportService.Limits.DEFAULT_TOTAL;
+
   /** The address quiver serve listens on unless told otherwise: this machine only. */
   public static final String DEFAULT_HOST = "127.0.0.1";
 

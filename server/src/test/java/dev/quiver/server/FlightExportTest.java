@@ -538,7 +538,7 @@ class FlightExportTest {
           assertThat(e.getMessage())
               .contains("sent nothing for 3 s")
               .contains("export idle timeout")
-              .contains("withExportTimeouts");
+              .contains("--export-idle-seconds");
           idle.close();
         }
         assertThat(java.time.Duration.ofNanos(System.nanoTime() - opened))
@@ -611,7 +611,7 @@ class FlightExportTest {
         assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
         assertThat(e.getMessage())
             .contains("took longer than 12 s")
-            .contains("withExportTimeouts, total");
+            .contains("--export-max-seconds");
         assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
             .isGreaterThanOrEqualTo(TOTAL.minusMillis(500));
         slow.close();

@@ -112,6 +112,22 @@ final class ServeCommand implements Callable<Integer> {
   long offlineCommitSeconds = 60;
 
   @Option(
+      names = "--export-idle-seconds",
+      paramLabel = "S",
+      description =
+          "Longest a training-set export over Arrow Flight waits for its client (the request, the"
+              + " next batch, reading the result) before it is ended and its slot freed. Default:"
+              + " ${DEFAULT-VALUE}.")
+  long exportIdleSeconds = QuiverServer.DEFAULT_EXPORT_IDLE.toSeconds();
+
+  @Option(
+      names = "--export-max-seconds",
+      paramLabel = "S",
+      description =
+          "Longest one training-set export over Arrow Flight may take. Default: ${DEFAULT-VALUE}.")
+  long exportMaxSeconds = QuiverServer.DEFAULT_EXPORT_TOTAL.toSeconds();
+
+  @Option(
       names = "--max-value-bytes",
       paramLabel = "BYTES",
       description =
@@ -136,6 +152,13 @@ final class ServeCommand implements Callable<Integer> {
   long maxLagRecords = QuiverServer.DEFAULT_MAX_LAG_RECORDS;
 
   @Spec CommandSpec spec;
+
+  private java.time.Duration exportTimeout(long seconds) {
+    if (seconds < 1) {
+      throw usage("export time limits must be at least 1 second, got " + seconds);
+    }
+    return java.time.Duration.ofSeconds(seconds);
+  }
 
   private IngestionConfig.Limits ingestionLimits() {
     if (maxValueBytes < 1) {
@@ -192,7 +215,8 @@ final class ServeCommand implements Callable<Integer> {
             .withMaxExportRows(maxExportRows)
             .withLookupLimits(lookupLimits())
             .withIngestionLimits(ingestionLimits())
-            .withMaxLagRecords(maxLagRecords);
+            .withMaxLagRecords(maxLagRecords)
+            .withExportTimeouts(exportTimeout(exportIdleSeconds), exportTimeout(exportMaxSeconds));
     options =
         options
             .withHost(host)
