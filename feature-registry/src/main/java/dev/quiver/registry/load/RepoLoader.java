@@ -26,8 +26,8 @@ import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.logic.CelTypes;
 import dev.quiver.registry.logic.ExpressionCompiler;
 import dev.quiver.registry.logic.FeatureLogic;
+import dev.quiver.registry.util.Messages;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +37,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,13 +45,17 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.Parser;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Loads a feature repo — {@code quiver.yaml} plus every {@code *.yaml} under it — and validates it
@@ -77,6 +80,7 @@ public final class RepoLoader {
   private final Path root;
   private final Problems problems = new Problems();
   private final Map<String, Location> locations = new HashMap<>();
+  private String projectName;
 
   /** One named object declared somewhere in the repo. */
   private record Decl(String name, Location at, Node value, String file) {}
@@ -115,12 +119,19 @@ public final class RepoLoader {
     Project project = null;
     for (Path file : files()) {
       String name = display(file);
+      int before = problems.size();
       Node doc = parse(file, name);
+      boolean emptyFile = doc == null && problems.size() == before;
       boolean isConfig = file.equals(config);
       if (doc == null) {
-        if (isConfig) {
+        if (isConfig && emptyFile) {
           problems.add(
               new Location(name, 1, 1), "missing required key 'project' in " + CONFIG_FILE);
+        } else if (emptyFile) {
+          problems.add(
+              new Location(name, 1, 1),
+              "file holds no YAML document; expected a mapping with any of "
+                  + String.join(", ", RegistryKeys.SECTIONS));
         }
         continue;
       }
@@ -133,7 +144,7 @@ public final class RepoLoader {
       }
       collect(top, name);
       if (!isConfig && top.has("project")) {
-        checkProjectName(top, config);
+        checkProjectName(top);
       }
     }
     for (Decl d : decls.get("entities").values()) {
@@ -206,14 +217,36 @@ public final class RepoLoader {
     return file.toString();
   }
 
+  /**
+   * Parses one file into its single YAML document, or reports why it cannot be and returns null.
+   * Aliases of lists and mappings are refused, so that no file can expand into more nodes than it
+   * spells out; nesting is bounded by {@link #MAX_NESTING}.
+   */
   private Node parse(Path file, String name) {
-    try (Reader reader = Files.newBufferedReader(file)) {
-      LoaderOptions options = new LoaderOptions();
-      options.setAllowDuplicateKeys(true); // reported with positions by YamlMap instead
-      Iterator<Node> docs = new Yaml(options).composeAll(reader).iterator();
-      Node first = docs.hasNext() ? docs.next() : null;
-      if (docs.hasNext()) {
-        Node second = docs.next();
+    RegistryText text;
+    try {
+      text = RegistryText.read(file, name);
+    } catch (RegistryText.Unreadable e) {
+      problems.add(e.at(), e.getMessage());
+      return null;
+    }
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(true); // reported with positions by YamlMap instead
+    options.setCodePointLimit(Integer.MAX_VALUE); // the file's size is bounded when it is read
+    options.setMaxAliasesForCollections(0);
+    options.setAllowRecursiveKeys(false);
+    options.setNestingDepthLimit(MAX_NESTING);
+    LastEventParser parser = null;
+    Composer composer;
+    try {
+      composer =
+          new Composer(
+              parser = new LastEventParser(new ParserImpl(text.reader(), options)),
+              new Resolver(),
+              options);
+      Node first = composer.checkNode() ? composer.getNode() : null;
+      if (composer.checkNode()) {
+        Node second = composer.getNode();
         problems.add(
             second == null ? new Location(name, 1, 1) : YamlMap.location(name, second),
             "expected one YAML document per file, found a second one");
@@ -225,14 +258,72 @@ public final class RepoLoader {
           m == null
               ? new Location(name, 1, 1)
               : new Location(name, m.getLine() + 1, m.getColumn() + 1);
-      String context = e.getContext() == null ? "" : " (" + e.getContext() + ")";
-      problems.add(at, "invalid YAML: " + e.getProblem() + context);
+      problems.add(at, yamlProblem(e.getProblem(), e.getContext()));
     } catch (YAMLException e) {
-      problems.add(new Location(name, 1, 1), "invalid YAML: " + e.getMessage());
-    } catch (IOException e) {
-      problems.add(new Location(name, 1, 1), "cannot read file: " + e.getMessage());
+      // Aliases and nesting are refused without a mark: the event being composed has the place.
+      Mark m = parser == null ? null : parser.lastMark();
+      Location at =
+          m == null
+              ? new Location(name, 1, 1)
+              : new Location(name, m.getLine() + 1, m.getColumn() + 1);
+      problems.add(at, yamlProblem(e.getMessage(), null));
     }
     return null;
+  }
+
+  /** A parser that remembers where the last event it handed out started. */
+  private static final class LastEventParser implements Parser {
+    private final Parser delegate;
+    private Mark last;
+
+    LastEventParser(Parser delegate) {
+      this.delegate = delegate;
+    }
+
+    Mark lastMark() {
+      return last;
+    }
+
+    @Override
+    public boolean checkEvent(Event.ID choice) {
+      return delegate.checkEvent(choice);
+    }
+
+    @Override
+    public Event peekEvent() {
+      return delegate.peekEvent();
+    }
+
+    @Override
+    public Event getEvent() {
+      Event e = delegate.getEvent();
+      if (e != null) {
+        last = e.getStartMark();
+      }
+      return e;
+    }
+  }
+
+  /** The deepest nesting of lists and mappings a registry file may use. */
+  static final int MAX_NESTING = 50;
+
+  /** SnakeYAML's description of a problem, in the words of a registry file and bounded. */
+  private static String yamlProblem(String problem, String context) {
+    String p = problem == null ? "" : problem;
+    if (p.startsWith("Number of aliases for non-scalar nodes exceeds")) {
+      return "aliases of lists and mappings (*name) are not allowed in registry files; write the"
+          + " value out in full";
+    }
+    if (p.startsWith("Nesting Depth exceeded")) {
+      return "lists and mappings are nested more than "
+          + MAX_NESTING
+          + " deep; registry files need far fewer";
+    }
+    if (p.contains("\\t(TAB)")) {
+      return "invalid YAML: a tab where YAML expects indentation or a value; use spaces";
+    }
+    String c = context == null ? "" : " (" + Messages.clip(context) + ")";
+    return "invalid YAML: " + Messages.clip(p) + c;
   }
 
   private void collect(YamlMap top, String file) {
@@ -288,6 +379,7 @@ public final class RepoLoader {
         problems.add(top.valueAt("project"), "project name " + bad);
       }
       p.setName(name);
+      projectName = name;
     }
     p.setKafkaBootstrap(DEFAULT_BOOTSTRAP);
     top.node("kafka")
@@ -325,11 +417,11 @@ public final class RepoLoader {
             });
   }
 
-  private void checkProjectName(YamlMap top, Path config) {
+  private void checkProjectName(YamlMap top) {
     top.string("project")
         .ifPresent(
             name -> {
-              Optional<String> expected = projectName(config);
+              Optional<String> expected = Optional.ofNullable(projectName);
               if (expected.isPresent() && !expected.get().equals(name)) {
                 problems.add(
                     top.valueAt("project"),
@@ -341,18 +433,6 @@ public final class RepoLoader {
                         + CONFIG_FILE);
               }
             });
-  }
-
-  private Optional<String> projectName(Path config) {
-    try (Reader reader = Files.newBufferedReader(config)) {
-      Object doc = new Yaml().load(reader);
-      if (doc instanceof Map<?, ?> m && m.get("project") instanceof String s) {
-        return Optional.of(s);
-      }
-    } catch (IOException | YAMLException e) {
-      // already reported while loading quiver.yaml
-    }
-    return Optional.empty();
   }
 
   // ---------------------------------------------------------------- objects
@@ -548,17 +628,7 @@ public final class RepoLoader {
                 v.setVersion(n.intValue());
               }
             });
-    m.durationText("ttl")
-        .ifPresent(
-            text -> {
-              Optional<Duration> ttl = Durations.parse(text);
-              if (ttl.isEmpty()) {
-                problems.add(
-                    m.valueAt("ttl"), "invalid ttl '" + text + "'; expected " + Durations.EXPECTED);
-              } else {
-                v.setTtl(Durations.toProto(ttl.get()));
-              }
-            });
+    duration(m, "ttl", null).ifPresent(ttl -> v.setTtl(Durations.toProto(ttl)));
 
     // Source.
     String sourceName = m.requiredString("source");
@@ -886,20 +956,31 @@ public final class RepoLoader {
     return Optional.of(a.build());
   }
 
+  /**
+   * A duration value; {@code what} names the owner in messages, or is null for {@code m} itself.
+   */
   private Optional<Duration> duration(YamlMap m, String key, String what) {
     return m.durationText(key)
         .flatMap(
             text -> {
               Optional<Duration> d = Durations.parse(text);
-              if (d.isEmpty()) {
+              if (d.isEmpty() && Durations.outOfRange(text)) {
+                problems.add(
+                    m.valueAt(key),
+                    key
+                        + " "
+                        + Messages.quote(text)
+                        + (what == null ? "" : " of " + what)
+                        + " is out of range: expected "
+                        + Durations.RANGE);
+              } else if (d.isEmpty()) {
                 problems.add(
                     m.valueAt(key),
                     "invalid "
                         + key
-                        + " '"
-                        + text
-                        + "' for "
-                        + what
+                        + " "
+                        + Messages.quote(text)
+                        + (what == null ? "" : " for " + what)
                         + "; expected "
                         + Durations.EXPECTED);
               }
