@@ -338,7 +338,7 @@ public final class RepoLoader {
       if (node.isEmpty()) {
         continue;
       }
-      YamlMap m = YamlMap.of(file, node.get(), "'" + section + "'", problems);
+      YamlMap m = YamlMap.of(file, node.get(), Messages.quote(section), problems);
       for (YamlMap.Entry e : m.entries()) {
         Location at = m.at(e.keyNode());
         String kind = kinds.get(section);
@@ -350,7 +350,13 @@ public final class RepoLoader {
         Decl previous = decls.get(section).get(e.key());
         if (previous != null) {
           problems.add(
-              at, "duplicate " + kind + " '" + e.key() + "': already defined at " + previous.at());
+              at,
+              "duplicate "
+                  + kind
+                  + " "
+                  + Messages.quote(e.key())
+                  + ": already defined at "
+                  + previous.at());
           continue;
         }
         decls.get(section).put(e.key(), new Decl(e.key(), at, e.valueNode(), file));
@@ -410,7 +416,11 @@ public final class RepoLoader {
               if (v < 0 || v > 65535) {
                 problems.add(
                     ports.valueAt(key),
-                    "port '" + key + "' is " + v + "; expected 0 (any free port) to 65535");
+                    "port "
+                        + Messages.quote(key)
+                        + " is "
+                        + v
+                        + "; expected 0 (any free port) to 65535");
                 return Optional.empty();
               }
               return Optional.of(v.intValue());
@@ -425,11 +435,11 @@ public final class RepoLoader {
               if (expected.isPresent() && !expected.get().equals(name)) {
                 problems.add(
                     top.valueAt("project"),
-                    "project '"
-                        + name
-                        + "' does not match project '"
-                        + expected.get()
-                        + "' of "
+                    "project "
+                        + Messages.quote(name)
+                        + " does not match project "
+                        + Messages.quote(expected.get())
+                        + " of "
                         + CONFIG_FILE);
               }
             });
@@ -446,27 +456,29 @@ public final class RepoLoader {
   }
 
   private void entity(Decl d) {
-    YamlMap m = YamlMap.of(d.file(), d.value(), "entity '" + d.name() + "'", problems);
+    YamlMap m = YamlMap.of(d.file(), d.value(), "entity " + Messages.quote(d.name()), problems);
     m.allowOnly(RegistryKeys.ENTITY);
     Entity.Builder e = Entity.newBuilder().setName(d.name()).setMetadata(metadata(m));
     if (!m.has("join_keys")) {
-      problems.add(d.at(), "entity '" + d.name() + "' is missing required key 'join_keys'");
+      problems.add(
+          d.at(), "entity " + Messages.quote(d.name()) + " is missing required key 'join_keys'");
     } else {
       List<Field> keys = fields(m, "join_keys", "join key");
       for (Field k : keys) {
         if (!k.getType().hasScalar() || !KEY_TYPES.contains(k.getType().getScalar())) {
           problems.add(
               fieldAt(m, "join_keys", k.getName()),
-              "join key '"
-                  + k.getName()
-                  + "' has type "
+              "join key "
+                  + Messages.quote(k.getName())
+                  + " has type "
                   + Types.format(k.getType())
                   + "; expected string, int32, int64 or bytes");
         }
       }
       if (keys.isEmpty() && m.node("join_keys").isPresent()) {
         problems.add(
-            m.valueAt("join_keys"), "entity '" + d.name() + "' needs at least one join key");
+            m.valueAt("join_keys"),
+            "entity " + Messages.quote(d.name()) + " needs at least one join key");
       }
       e.addAllJoinKeys(keys);
     }
@@ -480,7 +492,7 @@ public final class RepoLoader {
     if (node.isEmpty()) {
       return out;
     }
-    YamlMap m = YamlMap.of(parent.file(), node.get(), "'" + key + "'", problems);
+    YamlMap m = YamlMap.of(parent.file(), node.get(), Messages.quote(key), problems);
     for (YamlMap.Entry e : m.entries()) {
       String bad = Names.problem(e.key());
       if (bad != null) {
@@ -490,7 +502,10 @@ public final class RepoLoader {
       if (Names.CEL_RESERVED.contains(e.key())) {
         problems.add(
             m.at(e.keyNode()),
-            what + " name '" + e.key() + "' is a reserved word of the expression language");
+            what
+                + " name "
+                + Messages.quote(e.key())
+                + " is a reserved word of the expression language");
         continue;
       }
       Optional<String> typeName =
@@ -502,13 +517,13 @@ public final class RepoLoader {
       if (type.isEmpty()) {
         problems.add(
             m.at(e.valueNode()),
-            "unknown type '"
-                + typeName.get()
-                + "' for "
+            "unknown type "
+                + Messages.quote(typeName.get())
+                + " for "
                 + what
-                + " '"
-                + e.key()
-                + "'; expected "
+                + " "
+                + Messages.quote(e.key())
+                + "; expected "
                 + Types.NAMES);
         continue;
       }
@@ -525,25 +540,28 @@ public final class RepoLoader {
   }
 
   private void source(Decl d) {
-    YamlMap m = YamlMap.of(d.file(), d.value(), "source '" + d.name() + "'", problems);
+    YamlMap m = YamlMap.of(d.file(), d.value(), "source " + Messages.quote(d.name()), problems);
     m.allowOnly(RegistryKeys.SOURCE);
     Source.Builder s = Source.newBuilder().setName(d.name()).setMetadata(metadata(m));
     KafkaSource.Builder k = KafkaSource.newBuilder().setFormat("json");
     if (!m.has("kafka")) {
-      problems.add(d.at(), "source '" + d.name() + "' is missing required key 'kafka'");
+      problems.add(
+          d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'kafka'");
     } else {
       YamlMap kafka =
           YamlMap.of(
-              d.file(), m.node("kafka").get(), "'kafka' of source '" + d.name() + "'", problems);
+              d.file(),
+              m.node("kafka").get(),
+              "'kafka' of source " + Messages.quote(d.name()),
+              problems);
       kafka.allowOnly(RegistryKeys.SOURCE_KAFKA);
       String topic = kafka.requiredString("topic");
       if (topic != null) {
         if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
           problems.add(
               kafka.valueAt("topic"),
-              "'"
-                  + topic
-                  + "' is not a valid Kafka topic name: expected 1 to 249 of A-Z a-z 0-9 . _ -");
+              Messages.quote(topic)
+                  + " is not a valid Kafka topic name: expected 1 to 249 of A-Z a-z 0-9 . _ -");
         }
         k.setTopic(topic);
         k.setDeadLetterTopic(topic + ".dlq");
@@ -554,14 +572,16 @@ public final class RepoLoader {
               f -> {
                 if (!f.equals("json")) {
                   problems.add(
-                      kafka.valueAt("format"), "unsupported format '" + f + "'; expected json");
+                      kafka.valueAt("format"),
+                      "unsupported format " + Messages.quote(f) + "; expected json");
                 }
               });
       kafka.string("dead_letter_topic").ifPresent(k::setDeadLetterTopic);
     }
     s.setKafka(k);
     if (!m.has("schema")) {
-      problems.add(d.at(), "source '" + d.name() + "' is missing required key 'schema'");
+      problems.add(
+          d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'schema'");
     }
     List<Field> schema = fields(m, "schema", "field");
     s.addAllSchema(schema);
@@ -588,9 +608,9 @@ public final class RepoLoader {
       problems.add(
           m.valueAt(key),
           key
-              + " '"
-              + field
-              + "' is not a field of the schema"
+              + " "
+              + Messages.quote(field)
+              + " is not a field of the schema"
               + Names.suggestion(field, schema.keySet()));
       return;
     }
@@ -600,16 +620,16 @@ public final class RepoLoader {
       problems.add(
           m.valueAt(key),
           key
-              + " field '"
-              + field
-              + "' has type "
+              + " field "
+              + Messages.quote(field)
+              + " has type "
               + Types.format(t)
               + "; expected timestamp (RFC 3339) or int64 (epoch milliseconds)");
     }
   }
 
   private void view(Decl d) {
-    String what = "feature view '" + d.name() + "'";
+    String what = "feature view " + Messages.quote(d.name());
     YamlMap m = YamlMap.of(d.file(), d.value(), what, problems);
     m.allowOnly(RegistryKeys.VIEW);
     FeatureView.Builder v =
@@ -639,9 +659,8 @@ public final class RepoLoader {
         problems.add(
             m.valueAt("source"),
             what
-                + " reads unknown source '"
-                + sourceName
-                + "'"
+                + " reads unknown source "
+                + Messages.quote(sourceName)
                 + Names.suggestion(sourceName, sources.keySet())
                 + knownList("sources", sources.keySet()));
       }
@@ -663,15 +682,14 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " uses unknown entity '"
-                + name.get()
-                + "'"
+                + " uses unknown entity "
+                + Messages.quote(name.get())
                 + Names.suggestion(name.get(), entities.keySet())
                 + knownList("entities", entities.keySet()));
         continue;
       }
       if (!seenEntities.add(name.get())) {
-        problems.add(at, "entity '" + name.get() + "' is listed twice in " + what);
+        problems.add(at, "entity " + Messages.quote(name.get()) + " is listed twice in " + what);
         continue;
       }
       v.addEntities(name.get());
@@ -679,11 +697,11 @@ public final class RepoLoader {
         if (!seenKeys.add(key.getName())) {
           problems.add(
               at,
-              "join key '"
-                  + key.getName()
-                  + "' of entity '"
-                  + name.get()
-                  + "' is also the join key of another entity of "
+              "join key "
+                  + Messages.quote(key.getName())
+                  + " of entity "
+                  + Messages.quote(name.get())
+                  + " is also the join key of another entity of "
                   + what);
         }
         if (source == null) {
@@ -696,26 +714,26 @@ public final class RepoLoader {
         if (field.isEmpty()) {
           problems.add(
               at,
-              "source '"
-                  + source.getName()
-                  + "' has no field '"
-                  + key.getName()
-                  + "', the join key of entity '"
-                  + name.get()
-                  + "'; add it to the source schema as "
+              "source "
+                  + Messages.quote(source.getName())
+                  + " has no field "
+                  + Messages.quote(key.getName())
+                  + ", the join key of entity "
+                  + Messages.quote(name.get())
+                  + "; add it to the source schema as "
                   + Types.format(key.getType()));
         } else if (!field.get().getType().equals(key.getType())) {
           problems.add(
               at,
-              "join key '"
-                  + key.getName()
-                  + "' of entity '"
-                  + name.get()
-                  + "' is "
+              "join key "
+                  + Messages.quote(key.getName())
+                  + " of entity "
+                  + Messages.quote(name.get())
+                  + " is "
                   + Types.format(key.getType())
-                  + " but source '"
-                  + source.getName()
-                  + "' declares it "
+                  + " but source "
+                  + Messages.quote(source.getName())
+                  + " declares it "
                   + Types.format(field.get().getType()));
         }
       }
@@ -789,7 +807,12 @@ public final class RepoLoader {
     if (previous != null) {
       problems.add(
           at,
-          "duplicate feature '" + e.key() + "' in " + what + ": already declared at " + previous);
+          "duplicate feature "
+              + Messages.quote(e.key())
+              + " in "
+              + what
+              + ": already declared at "
+              + previous);
       return false;
     }
     return true;
@@ -801,7 +824,7 @@ public final class RepoLoader {
       ExpressionCompiler compiler,
       Source source,
       String viewWhat) {
-    String what = "feature '" + e.key() + "' of " + viewWhat;
+    String what = "feature " + Messages.quote(e.key()) + " of " + viewWhat;
     YamlMap m = YamlMap.of(parent.file(), e.valueNode(), what, problems);
     m.allowOnly(RegistryKeys.FEATURE);
     Feature.Builder f = Feature.newBuilder().setName(e.key()).setMetadata(metadata(m));
@@ -812,7 +835,12 @@ public final class RepoLoader {
       if (type == null) {
         problems.add(
             m.valueAt("type"),
-            "unknown type '" + typeName + "' for " + what + "; expected " + Types.NAMES);
+            "unknown type "
+                + Messages.quote(typeName)
+                + " for "
+                + what
+                + "; expected "
+                + Types.NAMES);
       } else {
         f.setType(type);
       }
@@ -852,7 +880,7 @@ public final class RepoLoader {
       ExpressionCompiler compiler,
       Source source,
       String viewWhat) {
-    String what = "aggregation '" + e.key() + "' of " + viewWhat;
+    String what = "aggregation " + Messages.quote(e.key()) + " of " + viewWhat;
     YamlMap m = YamlMap.of(parent.file(), e.valueNode(), what, problems);
     m.allowOnly(RegistryKeys.AGGREGATION);
     Aggregation.Builder a = Aggregation.newBuilder().setName(e.key()).setMetadata(metadata(m));
@@ -863,9 +891,8 @@ public final class RepoLoader {
       if (function == null) {
         problems.add(
             m.valueAt("function"),
-            "unknown aggregation function '"
-                + fn
-                + "'"
+            "unknown aggregation function "
+                + Messages.quote(fn)
                 + Names.suggestion(fn, Aggregations.names())
                 + "; expected one of: "
                 + String.join(", ", Aggregations.names()));
@@ -1003,13 +1030,13 @@ public final class RepoLoader {
       java.util.regex.Matcher undeclared =
           java.util.regex.Pattern.compile("undeclared reference to '([^']+)'").matcher(message);
       if (undeclared.find()) {
-        message = "undeclared reference to '" + undeclared.group(1) + "'";
+        message = "undeclared reference to " + Messages.quote(undeclared.group(1));
         hint =
             Names.suggestion(undeclared.group(1), fields)
-                + "; source '"
-                + source.getName()
-                + "' has fields: "
-                + String.join(", ", fields);
+                + "; source "
+                + Messages.quote(source.getName())
+                + " has fields: "
+                + Messages.list(fields);
       }
       problems.add(
           expressionAt(m, node, issue), "invalid expression in " + what + ": " + message + hint);
@@ -1039,7 +1066,7 @@ public final class RepoLoader {
   }
 
   private void service(Decl d) {
-    String what = "feature service '" + d.name() + "'";
+    String what = "feature service " + Messages.quote(d.name());
     YamlMap m = YamlMap.of(d.file(), d.value(), what, problems);
     m.allowOnly(RegistryKeys.SERVICE);
     FeatureService.Builder s =
@@ -1056,7 +1083,9 @@ public final class RepoLoader {
       if (colon <= 0 || colon == ref.get().length() - 1 || ref.get().indexOf(':', colon + 1) >= 0) {
         problems.add(
             at,
-            "invalid feature reference '" + ref.get() + "'; expected 'view:feature' or 'view:*'");
+            "invalid feature reference "
+                + Messages.quote(ref.get())
+                + "; expected 'view:feature' or 'view:*'");
         continue;
       }
       String viewName = ref.get().substring(0, colon);
@@ -1066,9 +1095,8 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " references unknown feature view '"
-                + viewName
-                + "'"
+                + " references unknown feature view "
+                + Messages.quote(viewName)
                 + Names.suggestion(viewName, views.keySet())
                 + knownList("feature views", views.keySet()));
         continue;
@@ -1079,11 +1107,10 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " references unknown feature '"
-                + featureName
-                + "' of view '"
-                + viewName
-                + "'"
+                + " references unknown feature "
+                + Messages.quote(featureName)
+                + " of view "
+                + Messages.quote(viewName)
                 + Names.suggestion(featureName, names)
                 + knownList("features", names));
         continue;
@@ -1107,7 +1134,7 @@ public final class RepoLoader {
   private List<Node> requiredList(
       YamlMap m, String key, Location declared, String what, String noun) {
     if (!m.has(key)) {
-      problems.add(declared, what + " is missing required key '" + key + "'");
+      problems.add(declared, what + " is missing required key " + Messages.quote(key));
       return List.of();
     }
     List<Node> items = m.sequence(key);
@@ -1132,6 +1159,6 @@ public final class RepoLoader {
   private static String knownList(String what, List<String> known) {
     return known.isEmpty()
         ? "; no " + what + " are declared"
-        : "; declared " + what + ": " + String.join(", ", known);
+        : "; declared " + what + ": " + Messages.list(known);
   }
 }

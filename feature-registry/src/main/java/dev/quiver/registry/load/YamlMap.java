@@ -1,6 +1,7 @@
 package dev.quiver.registry.load;
 
 import dev.quiver.registry.Location;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -43,9 +44,9 @@ final class YamlMap {
         if (previous != null) {
           problems.add(
               at(key),
-              "duplicate key '"
-                  + scalar.getValue()
-                  + "' in "
+              "duplicate key "
+                  + Messages.quote(scalar.getValue())
+                  + " in "
                   + what
                   + " (first at line "
                   + at(previous.getKeyNode()).line()
@@ -92,9 +93,9 @@ final class YamlMap {
       if (!allowed.contains(e.getKey())) {
         problems.add(
             at(e.getValue().getKeyNode()),
-            "unknown key '"
-                + e.getKey()
-                + "' in "
+            "unknown key "
+                + Messages.quote(e.getKey())
+                + " in "
                 + what
                 + Names.suggestion(e.getKey(), allowed)
                 + "; expected one of: "
@@ -144,7 +145,7 @@ final class YamlMap {
 
   String requiredString(String key) {
     if (!has(key)) {
-      problems.add(location(), "missing required key '" + key + "' in " + what);
+      problems.add(location(), "missing required key " + Messages.quote(key) + " in " + what);
       return null;
     }
     return string(key).orElse(null);
@@ -156,7 +157,7 @@ final class YamlMap {
     node(key)
         .ifPresent(
             n -> {
-              YamlMap m = of(file, n, "'" + key + "'", problems);
+              YamlMap m = of(file, n, Messages.quote(key), problems);
               for (Entry e : m.entries()) {
                 m.scalar(e.valueNode(), key + "." + e.key(), "a string")
                     .ifPresent(v -> out.put(e.key(), v));
@@ -189,7 +190,8 @@ final class YamlMap {
                   // fall through to the error below
                 }
               }
-              problems.add(at(n), "expected an integer for '" + key + "', found " + kind(n));
+              problems.add(
+                  at(n), "expected an integer for " + Messages.quote(key) + ", found " + kind(n));
               return Optional.empty();
             });
   }
@@ -201,7 +203,9 @@ final class YamlMap {
               if (n instanceof ScalarNode s && s.getTag().equals(Tag.BOOL)) {
                 return Optional.of(Boolean.parseBoolean(s.getValue().toLowerCase()));
               }
-              problems.add(at(n), "expected true or false for '" + key + "', found " + kind(n));
+              problems.add(
+                  at(n),
+                  "expected true or false for " + Messages.quote(key) + ", found " + kind(n));
               return Optional.empty();
             });
   }
@@ -215,7 +219,8 @@ final class YamlMap {
     if (n.get() instanceof SequenceNode seq) {
       return seq.getValue();
     }
-    problems.add(at(n.get()), "expected a list for '" + key + "', found " + kind(n.get()));
+    problems.add(
+        at(n.get()), "expected a list for " + Messages.quote(key) + ", found " + kind(n.get()));
     return List.of();
   }
 
@@ -227,7 +232,8 @@ final class YamlMap {
     if (n instanceof ScalarNode s && s.getTag().equals(Tag.STR)) {
       return Optional.of(s.getValue());
     }
-    problems.add(at(n), "expected " + expected + " for '" + key + "', found " + kind(n));
+    problems.add(
+        at(n), "expected " + expected + " for " + Messages.quote(key) + ", found " + kind(n));
     return Optional.empty();
   }
 
@@ -256,7 +262,7 @@ final class YamlMap {
       if (tag.equals(Tag.NULL)) {
         return "nothing";
       }
-      return "'" + s.getValue() + "'";
+      return Messages.quote(s.getValue());
     }
     return "a " + n.getNodeId();
   }

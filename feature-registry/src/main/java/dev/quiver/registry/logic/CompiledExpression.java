@@ -9,6 +9,7 @@ import dev.cel.runtime.CelRuntime;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,7 +98,7 @@ public final class CompiledExpression {
       result = program.eval(prepared);
     } catch (CelEvaluationException e) {
       throw new ExpressionException(
-          "expression '" + source + "' failed: " + stripPrefix(e.getMessage()), e);
+          "expression " + Messages.quote(source) + " failed: " + stripPrefix(e.getMessage()), e);
     }
     if (result == null || result instanceof NullValue) {
       return null;
@@ -115,7 +116,7 @@ public final class CompiledExpression {
       for (Object item : list) {
         if (item == null || item instanceof NullValue) {
           throw new ExpressionException(
-              "expression '" + source + "' produced a list with a null element");
+              "expression " + Messages.quote(source) + " produced a list with a null element");
         }
         out.add(fromCel(item, element));
       }
@@ -132,7 +133,11 @@ public final class CompiledExpression {
         if (value instanceof Long l) {
           if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
             throw new ExpressionException(
-                "expression '" + source + "' produced " + l + ", out of range for int32");
+                "expression "
+                    + Messages.quote(source)
+                    + " produced "
+                    + l
+                    + ", out of range for int32");
           }
           return l.intValue();
         }
@@ -147,7 +152,11 @@ public final class CompiledExpression {
           float f = d.floatValue();
           if (Float.isInfinite(f) && !d.isInfinite()) {
             throw new ExpressionException(
-                "expression '" + source + "' produced " + d + ", out of range for float");
+                "expression "
+                    + Messages.quote(source)
+                    + " produced "
+                    + d
+                    + ", out of range for float");
           }
           return f;
         }
@@ -183,9 +192,9 @@ public final class CompiledExpression {
 
   private ExpressionException mismatch(Object value, ValueType type) {
     return new ExpressionException(
-        "expression '"
-            + source
-            + "' produced a "
+        "expression "
+            + Messages.quote(source)
+            + " produced a "
             + value.getClass().getSimpleName()
             + " where "
             + Types.format(type)

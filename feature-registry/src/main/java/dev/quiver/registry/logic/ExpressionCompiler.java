@@ -12,6 +12,7 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -81,7 +82,8 @@ public final class ExpressionCompiler {
       try {
         return new CompiledExpression(source, cel.createProgram(ast), variables(), declared);
       } catch (CelEvaluationException e) {
-        throw new IllegalStateException("cannot plan checked expression '" + source + "'", e);
+        throw new IllegalStateException(
+            "cannot plan checked expression " + Messages.quote(source), e);
       }
     }
   }

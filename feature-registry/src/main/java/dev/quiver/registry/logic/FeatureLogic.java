@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -99,7 +100,12 @@ public final class FeatureLogic {
   private static IllegalArgumentException invalid(
       FeatureView v, String expr, ExpressionCompiler.Result r) {
     return new IllegalArgumentException(
-        "view " + v.getName() + ": expression '" + expr + "' does not compile: " + r.issues());
+        "view "
+            + v.getName()
+            + ": expression "
+            + Messages.quote(expr)
+            + " does not compile: "
+            + r.issues());
   }
 
   private static String key(String view, int version) {
