@@ -25,6 +25,7 @@ import dev.quiver.registry.Types;
 import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.logic.CelTypes;
 import dev.quiver.registry.logic.ExpressionCompiler;
+import dev.quiver.registry.logic.ExpressionCost;
 import dev.quiver.registry.logic.FeatureLogic;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
@@ -1020,6 +1021,13 @@ public final class RepoLoader {
       YamlMap m, Node node, ExpressionCompiler compiler, Source source, String expr, String what) {
     ExpressionCompiler.Result r = compiler.compile(expr);
     if (r.ok()) {
+      Optional<String> costly = ExpressionCost.problem(r.cost());
+      if (costly.isPresent()) {
+        problems.add(
+            expressionAt(m, node, new ExpressionCompiler.Issue(costly.get(), 1, 0)),
+            "expression of " + what + " is " + costly.get());
+        return Optional.empty();
+      }
       return Optional.of(r);
     }
     Set<String> fields = new TreeSet<>();

@@ -30,6 +30,14 @@ import java.util.Set;
  * <p>Thread-safe and immutable: one instance serves every ingestion thread.
  */
 public final class CompiledExpression {
+  /**
+   * The most comprehension iterations ({@code all}, {@code exists}, {@code map}, {@code filter}…)
+   * one evaluation may run, counted over all comprehensions of the expression. Past it the
+   * evaluation stops with an {@link ExpressionException}, so that no record can make an expression
+   * run away, whatever the size of its list fields.
+   */
+  public static final int MAX_ITERATIONS = 100_000;
+
   private final String source;
   private final CelRuntime.Program program;
   private final Set<String> variables;
@@ -97,8 +105,14 @@ public final class CompiledExpression {
     try {
       result = program.eval(prepared);
     } catch (CelEvaluationException e) {
-      throw new ExpressionException(
-          "expression " + Messages.quote(source) + " failed: " + stripPrefix(e.getMessage()), e);
+      String why = stripPrefix(e.getMessage());
+      if (why.startsWith("Iteration budget exceeded")) {
+        why =
+            "it ran past "
+                + String.format("%,d", MAX_ITERATIONS)
+                + " comprehension iterations, the most one evaluation may run";
+      }
+      throw new ExpressionException("expression " + Messages.quote(source) + " failed: " + why, e);
     }
     if (result == null || result instanceof NullValue) {
       return null;

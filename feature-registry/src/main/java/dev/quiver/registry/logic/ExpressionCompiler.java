@@ -4,6 +4,7 @@ import dev.cel.bundle.Cel;
 import dev.cel.bundle.CelFactory;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelIssue;
+import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
 import dev.cel.common.ast.CelExpr;
@@ -28,7 +29,12 @@ public final class ExpressionCompiler {
 
   public ExpressionCompiler(List<Field> schema) {
     var builder =
-        CelFactory.standardCelBuilder().setStandardMacros(CelStandardMacro.STANDARD_MACROS);
+        CelFactory.standardCelBuilder()
+            .setOptions(
+                CelOptions.current()
+                    .comprehensionMaxIterations(CompiledExpression.MAX_ITERATIONS)
+                    .build())
+            .setStandardMacros(CelStandardMacro.STANDARD_MACROS);
     for (Field f : schema) {
       builder.addVar(f.getName(), CelTypes.of(f.getType()));
     }
@@ -68,6 +74,11 @@ public final class ExpressionCompiler {
     /** The static type of the expression; only when {@link #ok()}. */
     public CelType type() {
       return ast.getResultType();
+    }
+
+    /** The estimated cost of one evaluation ({@link ExpressionCost}); only when {@link #ok()}. */
+    public long cost() {
+      return ExpressionCost.estimate(ast);
     }
 
     /** The fields the expression reads; only when {@link #ok()}. */
