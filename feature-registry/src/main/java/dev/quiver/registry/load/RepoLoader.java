@@ -171,7 +171,8 @@ public final class RepoLoader {
             .addAllFeatureViews(views.values())
             .addAllFeatureServices(services.values())
             .build();
-    return new FeatureRepo(root, definition, locations, FeatureLogic.compile(definition));
+    return new FeatureRepo(
+        root, definition, locations, FeatureLogic.compile(definition, compilers));
   }
 
   // ---------------------------------------------------------------- files
@@ -476,7 +477,8 @@ public final class RepoLoader {
                   + "; expected string, int32, int64 or bytes");
         }
       }
-      if (keys.isEmpty() && m.node("join_keys").isPresent()) {
+      if (keys.isEmpty()
+          && m.node("join_keys").get() instanceof org.yaml.snakeyaml.nodes.MappingNode) {
         problems.add(
             m.valueAt("join_keys"),
             "entity " + Messages.quote(d.name()) + " needs at least one join key");

@@ -40,6 +40,9 @@ final class YamlMap {
           problems.add(at(key), "expected a name as the key in " + what);
           continue;
         }
+        if (!text(scalar, "a key in " + what)) {
+          continue;
+        }
         NodeTuple previous = entries.putIfAbsent(scalar.getValue(), tuple);
         if (previous != null) {
           problems.add(
@@ -187,7 +190,24 @@ final class YamlMap {
                 try {
                   return Optional.of(Long.parseLong(s.getValue().replace("_", "")));
                 } catch (NumberFormatException e) {
-                  // fall through to the error below
+                  if (!s.getValue().matches("[-+]?[0-9_]+")) {
+                    problems.add(
+                        at(n),
+                        "expected a decimal integer for '"
+                            + key
+                            + "', found "
+                            + Messages.quote(s.getValue()));
+                    return Optional.empty();
+                  }
+                  problems.add(
+                      at(n),
+                      "integer "
+                          + Messages.quote(s.getValue())
+                          + " for '"
+                          + key
+                          + "' is out of range: expected at most "
+                          + Long.MAX_VALUE);
+                  return Optional.empty();
                 }
               }
               problems.add(
@@ -230,11 +250,39 @@ final class YamlMap {
    */
   Optional<String> scalar(Node n, String key, String expected) {
     if (n instanceof ScalarNode s && s.getTag().equals(Tag.STR)) {
+      if (!text(s, "'" + key + "'")) {
+        return Optional.empty();
+      }
       return Optional.of(s.getValue());
     }
     problems.add(
         at(n), "expected " + expected + " for " + Messages.quote(key) + ", found " + kind(n));
     return Optional.empty();
+  }
+
+  /**
+   * Whether a string scalar is text: a double-quoted escape such as {@code "\\uD800"} can spell a
+   * lone UTF-16 surrogate, which is no character and would be stored as '?'. Reports it if not.
+   */
+  private boolean text(ScalarNode s, String where) {
+    String v = s.getValue();
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < v.length()
+          && Character.isLowSurrogate(v.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        problems.add(
+            at(s),
+            String.format(
+                "%s holds a lone surrogate \\u%04X (character %d), which is not text; expected"
+                    + " UTF-8 text",
+                where, (int) c, i + 1));
+        return false;
+      }
+    }
+    return true;
   }
 
   static boolean isNull(Node n) {

@@ -17,8 +17,10 @@ import dev.quiver.registry.util.Messages;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Compiles CEL expressions against one source schema: every schema field is a variable of the
@@ -26,6 +28,7 @@ import java.util.TreeSet;
  */
 public final class ExpressionCompiler {
   private final Cel cel;
+  private final Map<String, Result> compiled = new ConcurrentHashMap<>();
 
   public ExpressionCompiler(List<Field> schema) {
     var builder =
@@ -99,8 +102,16 @@ public final class ExpressionCompiler {
     }
   }
 
-  /** Parses and type-checks {@code expression}. Never throws for a bad expression. */
+  /**
+   * Parses and type-checks {@code expression}. Never throws for a bad expression. Results are kept
+   * by text: type-checking builds CEL's whole standard environment each time (about a millisecond),
+   * and a repo repeats expressions, and validating then compiling a repo compiles each one twice.
+   */
   public Result compile(String expression) {
+    return compiled.computeIfAbsent(expression, this::compileOnce);
+  }
+
+  private Result compileOnce(String expression) {
     CelValidationResult r = cel.compile(expression);
     if (r.hasError()) {
       return new Result(

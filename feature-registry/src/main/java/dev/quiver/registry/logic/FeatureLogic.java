@@ -33,7 +33,15 @@ public final class FeatureLogic {
    *     produced by the validator)
    */
   public static FeatureLogic compile(RegistrySnapshot snapshot) {
-    Map<String, ExpressionCompiler> compilers = new HashMap<>();
+    return compile(snapshot, new HashMap<>());
+  }
+
+  /**
+   * {@link #compile(RegistrySnapshot)} with the compilers of each source, by source name, that
+   * validated the snapshot, so that no expression is compiled twice; missing ones are added.
+   */
+  public static FeatureLogic compile(
+      RegistrySnapshot snapshot, Map<String, ExpressionCompiler> compilers) {
     Map<String, Source> sources = new HashMap<>();
     for (Source s : snapshot.getSourcesList()) {
       sources.put(s.getName(), s);
