@@ -20,8 +20,8 @@ import java.util.Optional;
  * literal's length, or {@link #ASSUMED_STRING_SIZE} for a field.
  *
  * <p>The estimate is an upper bound for expressions over literals and a guess for fields; what a
- * guess lets through is stopped at run time by {@link CompiledExpression#MAX_ITERATIONS}. Stateless
- * and thread-safe.
+ * guess lets through is stopped at run time by {@link CompiledExpression#MAX_ITERATIONS} and {@link
+ * CompiledExpression#MAX_STEPS}. Stateless and thread-safe.
  */
 public final class ExpressionCost {
   /** The highest estimated cost {@code validate} accepts. */

@@ -161,4 +161,67 @@ class ExpressionCostTest {
 
     assertThat(fine.evaluate(row)).isEqualTo(2989L);
   }
+
+  private static CompiledView listView(Path dir, String... features) throws Exception {
+    TestRepos.base(dir);
+    StringBuilder yaml =
+        new StringBuilder(
+            "sources:\n"
+                + "  lists:\n"
+                + "    kafka: {topic: lists}\n"
+                + "    event_timestamp: ts\n"
+                + "    schema: {card_id: string, ts: timestamp, xs: list<int64>, s: string}\n"
+                + "feature_views:\n"
+                + "  v:\n"
+                + "    entities: [card]\n"
+                + "    source: lists\n"
+                + "    features:\n");
+    for (int i = 0; i < features.length; i++) {
+      yaml.append("      f").append(i).append(": ").append(features[i]).append('\n');
+    }
+    TestRepos.write(dir, "v.yaml", yaml.toString());
+    return RepoLoader.load(dir).logic().view("v", 1).orElseThrow();
+  }
+
+  private static Map<String, Object> listRow(int size, String s) {
+    Map<String, Object> row = new HashMap<>();
+    row.put("card_id", "c");
+    row.put("ts", Instant.parse("2026-01-01T00:00:00Z"));
+    row.put("xs", new ArrayList<>(LongStream.range(0, size).boxed().toList()));
+    row.put("s", s);
+    return row;
+  }
+
+  /** 60,000 iterations are within the iteration budget, but 45 steps each are not. */
+  @Test
+  void anEvaluationPastTheStepBudgetFailsQuickly(@TempDir Path dir) throws Exception {
+    String sum = "a" + " + a".repeat(20);
+    CompiledView view = listView(dir, "{type: bool, expr: 'xs.all(a, " + sum + " >= 0)'}");
+    CompiledExpression e = view.features().get(0).expression();
+
+    assertThat(e.evaluate(listRow(1_000, ""))).isEqualTo(true);
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> e.evaluate(listRow(60_000, "")))
+        .isInstanceOf(ExpressionException.class)
+        .hasMessageContaining("failed: it took more than 1,000,000 steps");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  /**
+   * Few steps, each over a string of 8 MB: counting steps cannot see it, the time budget stops it.
+   * Unbounded, 3,000 concatenations of 16 MB would take many seconds.
+   */
+  @Test
+  void anEvaluationPastTheTimeBudgetFailsWithinSeconds(@TempDir Path dir) throws Exception {
+    CompiledView view = listView(dir, "{type: bool, expr: 'xs.all(a, size(s + s) > 0)'}");
+    CompiledExpression e = view.features().get(0).expression();
+    String eight = "m".repeat(8 << 20);
+
+    assertThat(e.evaluate(listRow(3, eight))).isEqualTo(true);
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> e.evaluate(listRow(3_000, eight)))
+        .isInstanceOf(ExpressionException.class)
+        .hasMessageContaining("failed: it ran longer than 1000 ms");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+  }
 }
