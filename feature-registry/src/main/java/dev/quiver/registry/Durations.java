@@ -1,5 +1,6 @@
 package dev.quiver.registry;
 
+import dev.quiver.registry.rows.TimeRange;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -16,11 +17,56 @@ public final class Durations {
   /** What a valid duration looks like, for error messages. */
   public static final String EXPECTED = "a duration such as 0, 90s, 5m, 1h, 30d or 1h30m";
 
+  /**
+   * The longest duration a registry accepts: the span of {@link TimeRange}, the times Quiver
+   * stores. A ttl or window longer than that cannot tell any two stored times apart, and bounding
+   * it keeps every sum of a time and a duration far from overflow.
+   */
+  public static final Duration MAX = Duration.between(TimeRange.MIN, TimeRange.END);
+
+  /** The accepted range, for error messages. */
+  public static final String RANGE =
+      "at most " + MAX.toDays() + "d, the span of accepted times (" + TimeRange.describe() + ")";
+
+  /** Text longer than this is not a duration, whatever it holds (and is never matched). */
+  private static final int MAX_TEXT = 200;
+
   private Durations() {}
 
-  /** Parses a duration; empty if the text is not one (or overflows). */
+  /** Parses a duration; empty if the text is not one or it is longer than {@link #MAX}. */
   public static Optional<Duration> parse(String text) {
+    return parseUnbounded(text).filter(d -> d.compareTo(MAX) <= 0);
+  }
+
+  /**
+   * Whether {@code text} is written as a duration but is longer than {@link #MAX} (however large
+   * its numbers), so that a message can say "out of range" rather than "not a duration".
+   */
+  public static boolean outOfRange(String text) {
     String t = text.trim();
+    return t.length() <= MAX_TEXT
+        && WHOLE.matcher(t).matches()
+        && parseUnbounded(t).map(d -> d.compareTo(MAX) > 0).orElse(inOrder(t));
+  }
+
+  private static boolean inOrder(String t) {
+    Matcher m = PART.matcher(t);
+    int lastRank = Integer.MAX_VALUE;
+    while (m.find()) {
+      int rank = rank(m.group(2));
+      if (rank >= lastRank) {
+        return false;
+      }
+      lastRank = rank;
+    }
+    return true;
+  }
+
+  private static Optional<Duration> parseUnbounded(String text) {
+    String t = text.trim();
+    if (t.length() > MAX_TEXT) {
+      return Optional.empty();
+    }
     if (t.equals("0")) {
       return Optional.of(Duration.ZERO);
     }

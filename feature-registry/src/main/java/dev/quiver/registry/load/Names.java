@@ -1,5 +1,6 @@
 package dev.quiver.registry.load;
 
+import dev.quiver.registry.util.Messages;
 import java.util.Collection;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -43,13 +44,13 @@ final class Names {
    */
   static String problem(String name) {
     if (!NAME.matcher(name).matches()) {
-      return "'"
-          + name
-          + "' is not a valid name: expected letters, digits and underscores, starting with a letter"
+      return Messages.quote(name)
+          + " is not a valid name: expected letters, digits and underscores, starting with a letter"
           + " or underscore, at most 63 characters";
     }
     if (name.contains("__")) {
-      return "'" + name + "' is not a valid name: '__' is reserved as the view__feature separator";
+      return Messages.quote(name)
+          + " is not a valid name: '__' is reserved as the view__feature separator";
     }
     return null;
   }
@@ -58,15 +59,20 @@ final class Names {
   static String suggestion(String wrong, Collection<String> candidates) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
+    int limit = Math.max(1, Math.min(3, wrong.length() / 3));
     for (String c : candidates) {
+      if (Math.abs(wrong.length() - c.length()) > limit) {
+        continue; // too far apart to suggest, and no edit distance over a huge input
+      }
       int d = distance(wrong.toLowerCase(), c.toLowerCase());
       if (d < bestDistance) {
         bestDistance = d;
         best = c;
       }
     }
-    int limit = Math.max(1, Math.min(3, wrong.length() / 3));
-    return best != null && bestDistance <= limit ? " (did you mean '" + best + "'?)" : "";
+    return best != null && bestDistance <= limit
+        ? " (did you mean " + Messages.quote(best) + "?)"
+        : "";
   }
 
   /** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */

@@ -17,6 +17,10 @@ final class Problems {
     list.add(d);
   }
 
+  int size() {
+    return list.size();
+  }
+
   boolean isEmpty() {
     return list.isEmpty();
   }

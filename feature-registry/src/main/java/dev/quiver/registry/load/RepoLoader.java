@@ -25,9 +25,10 @@ import dev.quiver.registry.Types;
 import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.logic.CelTypes;
 import dev.quiver.registry.logic.ExpressionCompiler;
+import dev.quiver.registry.logic.ExpressionCost;
 import dev.quiver.registry.logic.FeatureLogic;
+import dev.quiver.registry.util.Messages;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +38,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,13 +46,17 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.Parser;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Loads a feature repo — {@code quiver.yaml} plus every {@code *.yaml} under it — and validates it
@@ -77,6 +81,7 @@ public final class RepoLoader {
   private final Path root;
   private final Problems problems = new Problems();
   private final Map<String, Location> locations = new HashMap<>();
+  private String projectName;
 
   /** One named object declared somewhere in the repo. */
   private record Decl(String name, Location at, Node value, String file) {}
@@ -115,12 +120,19 @@ public final class RepoLoader {
     Project project = null;
     for (Path file : files()) {
       String name = display(file);
+      int before = problems.size();
       Node doc = parse(file, name);
+      boolean emptyFile = doc == null && problems.size() == before;
       boolean isConfig = file.equals(config);
       if (doc == null) {
-        if (isConfig) {
+        if (isConfig && emptyFile) {
           problems.add(
               new Location(name, 1, 1), "missing required key 'project' in " + CONFIG_FILE);
+        } else if (emptyFile) {
+          problems.add(
+              new Location(name, 1, 1),
+              "file holds no YAML document; expected a mapping with any of "
+                  + String.join(", ", RegistryKeys.SECTIONS));
         }
         continue;
       }
@@ -133,7 +145,7 @@ public final class RepoLoader {
       }
       collect(top, name);
       if (!isConfig && top.has("project")) {
-        checkProjectName(top, config);
+        checkProjectName(top);
       }
     }
     for (Decl d : decls.get("entities").values()) {
@@ -159,7 +171,8 @@ public final class RepoLoader {
             .addAllFeatureViews(views.values())
             .addAllFeatureServices(services.values())
             .build();
-    return new FeatureRepo(root, definition, locations, FeatureLogic.compile(definition));
+    return new FeatureRepo(
+        root, definition, locations, FeatureLogic.compile(definition, compilers));
   }
 
   // ---------------------------------------------------------------- files
@@ -206,14 +219,36 @@ public final class RepoLoader {
     return file.toString();
   }
 
+  /**
+   * Parses one file into its single YAML document, or reports why it cannot be and returns null.
+   * Aliases of lists and mappings are refused, so that no file can expand into more nodes than it
+   * spells out; nesting is bounded by {@link #MAX_NESTING}.
+   */
   private Node parse(Path file, String name) {
-    try (Reader reader = Files.newBufferedReader(file)) {
-      LoaderOptions options = new LoaderOptions();
-      options.setAllowDuplicateKeys(true); // reported with positions by YamlMap instead
-      Iterator<Node> docs = new Yaml(options).composeAll(reader).iterator();
-      Node first = docs.hasNext() ? docs.next() : null;
-      if (docs.hasNext()) {
-        Node second = docs.next();
+    RegistryText text;
+    try {
+      text = RegistryText.read(file, name);
+    } catch (RegistryText.Unreadable e) {
+      problems.add(e.at(), e.getMessage());
+      return null;
+    }
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(true); // reported with positions by YamlMap instead
+    options.setCodePointLimit(Integer.MAX_VALUE); // the file's size is bounded when it is read
+    options.setMaxAliasesForCollections(0);
+    options.setAllowRecursiveKeys(false);
+    options.setNestingDepthLimit(MAX_NESTING);
+    LastEventParser parser = null;
+    Composer composer;
+    try {
+      composer =
+          new Composer(
+              parser = new LastEventParser(new ParserImpl(text.reader(), options)),
+              new Resolver(),
+              options);
+      Node first = composer.checkNode() ? composer.getNode() : null;
+      if (composer.checkNode()) {
+        Node second = composer.getNode();
         problems.add(
             second == null ? new Location(name, 1, 1) : YamlMap.location(name, second),
             "expected one YAML document per file, found a second one");
@@ -225,14 +260,72 @@ public final class RepoLoader {
           m == null
               ? new Location(name, 1, 1)
               : new Location(name, m.getLine() + 1, m.getColumn() + 1);
-      String context = e.getContext() == null ? "" : " (" + e.getContext() + ")";
-      problems.add(at, "invalid YAML: " + e.getProblem() + context);
+      problems.add(at, yamlProblem(e.getProblem(), e.getContext()));
     } catch (YAMLException e) {
-      problems.add(new Location(name, 1, 1), "invalid YAML: " + e.getMessage());
-    } catch (IOException e) {
-      problems.add(new Location(name, 1, 1), "cannot read file: " + e.getMessage());
+      // Aliases and nesting are refused without a mark: the event being composed has the place.
+      Mark m = parser == null ? null : parser.lastMark();
+      Location at =
+          m == null
+              ? new Location(name, 1, 1)
+              : new Location(name, m.getLine() + 1, m.getColumn() + 1);
+      problems.add(at, yamlProblem(e.getMessage(), null));
     }
     return null;
+  }
+
+  /** A parser that remembers where the last event it handed out started. */
+  private static final class LastEventParser implements Parser {
+    private final Parser delegate;
+    private Mark last;
+
+    LastEventParser(Parser delegate) {
+      this.delegate = delegate;
+    }
+
+    Mark lastMark() {
+      return last;
+    }
+
+    @Override
+    public boolean checkEvent(Event.ID choice) {
+      return delegate.checkEvent(choice);
+    }
+
+    @Override
+    public Event peekEvent() {
+      return delegate.peekEvent();
+    }
+
+    @Override
+    public Event getEvent() {
+      Event e = delegate.getEvent();
+      if (e != null) {
+        last = e.getStartMark();
+      }
+      return e;
+    }
+  }
+
+  /** The deepest nesting of lists and mappings a registry file may use. */
+  static final int MAX_NESTING = 50;
+
+  /** SnakeYAML's description of a problem, in the words of a registry file and bounded. */
+  private static String yamlProblem(String problem, String context) {
+    String p = problem == null ? "" : problem;
+    if (p.startsWith("Number of aliases for non-scalar nodes exceeds")) {
+      return "aliases of lists and mappings (*name) are not allowed in registry files; write the"
+          + " value out in full";
+    }
+    if (p.startsWith("Nesting Depth exceeded")) {
+      return "lists and mappings are nested more than "
+          + MAX_NESTING
+          + " deep; registry files need far fewer";
+    }
+    if (p.contains("\\t(TAB)")) {
+      return "invalid YAML: a tab where YAML expects indentation or a value; use spaces";
+    }
+    String c = context == null ? "" : " (" + Messages.clip(context) + ")";
+    return "invalid YAML: " + Messages.clip(p) + c;
   }
 
   private void collect(YamlMap top, String file) {
@@ -247,7 +340,7 @@ public final class RepoLoader {
       if (node.isEmpty()) {
         continue;
       }
-      YamlMap m = YamlMap.of(file, node.get(), "'" + section + "'", problems);
+      YamlMap m = YamlMap.of(file, node.get(), Messages.quote(section), problems);
       for (YamlMap.Entry e : m.entries()) {
         Location at = m.at(e.keyNode());
         String kind = kinds.get(section);
@@ -259,7 +352,13 @@ public final class RepoLoader {
         Decl previous = decls.get(section).get(e.key());
         if (previous != null) {
           problems.add(
-              at, "duplicate " + kind + " '" + e.key() + "': already defined at " + previous.at());
+              at,
+              "duplicate "
+                  + kind
+                  + " "
+                  + Messages.quote(e.key())
+                  + ": already defined at "
+                  + previous.at());
           continue;
         }
         decls.get(section).put(e.key(), new Decl(e.key(), at, e.valueNode(), file));
@@ -288,6 +387,7 @@ public final class RepoLoader {
         problems.add(top.valueAt("project"), "project name " + bad);
       }
       p.setName(name);
+      projectName = name;
     }
     p.setKafkaBootstrap(DEFAULT_BOOTSTRAP);
     top.node("kafka")
@@ -318,41 +418,33 @@ public final class RepoLoader {
               if (v < 0 || v > 65535) {
                 problems.add(
                     ports.valueAt(key),
-                    "port '" + key + "' is " + v + "; expected 0 (any free port) to 65535");
+                    "port "
+                        + Messages.quote(key)
+                        + " is "
+                        + v
+                        + "; expected 0 (any free port) to 65535");
                 return Optional.empty();
               }
               return Optional.of(v.intValue());
             });
   }
 
-  private void checkProjectName(YamlMap top, Path config) {
+  private void checkProjectName(YamlMap top) {
     top.string("project")
         .ifPresent(
             name -> {
-              Optional<String> expected = projectName(config);
+              Optional<String> expected = Optional.ofNullable(projectName);
               if (expected.isPresent() && !expected.get().equals(name)) {
                 problems.add(
                     top.valueAt("project"),
-                    "project '"
-                        + name
-                        + "' does not match project '"
-                        + expected.get()
-                        + "' of "
+                    "project "
+                        + Messages.quote(name)
+                        + " does not match project "
+                        + Messages.quote(expected.get())
+                        + " of "
                         + CONFIG_FILE);
               }
             });
-  }
-
-  private Optional<String> projectName(Path config) {
-    try (Reader reader = Files.newBufferedReader(config)) {
-      Object doc = new Yaml().load(reader);
-      if (doc instanceof Map<?, ?> m && m.get("project") instanceof String s) {
-        return Optional.of(s);
-      }
-    } catch (IOException | YAMLException e) {
-      // already reported while loading quiver.yaml
-    }
-    return Optional.empty();
   }
 
   // ---------------------------------------------------------------- objects
@@ -366,27 +458,30 @@ public final class RepoLoader {
   }
 
   private void entity(Decl d) {
-    YamlMap m = YamlMap.of(d.file(), d.value(), "entity '" + d.name() + "'", problems);
+    YamlMap m = YamlMap.of(d.file(), d.value(), "entity " + Messages.quote(d.name()), problems);
     m.allowOnly(RegistryKeys.ENTITY);
     Entity.Builder e = Entity.newBuilder().setName(d.name()).setMetadata(metadata(m));
     if (!m.has("join_keys")) {
-      problems.add(d.at(), "entity '" + d.name() + "' is missing required key 'join_keys'");
+      problems.add(
+          d.at(), "entity " + Messages.quote(d.name()) + " is missing required key 'join_keys'");
     } else {
       List<Field> keys = fields(m, "join_keys", "join key");
       for (Field k : keys) {
         if (!k.getType().hasScalar() || !KEY_TYPES.contains(k.getType().getScalar())) {
           problems.add(
               fieldAt(m, "join_keys", k.getName()),
-              "join key '"
-                  + k.getName()
-                  + "' has type "
+              "join key "
+                  + Messages.quote(k.getName())
+                  + " has type "
                   + Types.format(k.getType())
                   + "; expected string, int32, int64 or bytes");
         }
       }
-      if (keys.isEmpty() && m.node("join_keys").isPresent()) {
+      if (keys.isEmpty()
+          && m.node("join_keys").get() instanceof org.yaml.snakeyaml.nodes.MappingNode) {
         problems.add(
-            m.valueAt("join_keys"), "entity '" + d.name() + "' needs at least one join key");
+            m.valueAt("join_keys"),
+            "entity " + Messages.quote(d.name()) + " needs at least one join key");
       }
       e.addAllJoinKeys(keys);
     }
@@ -400,7 +495,7 @@ public final class RepoLoader {
     if (node.isEmpty()) {
       return out;
     }
-    YamlMap m = YamlMap.of(parent.file(), node.get(), "'" + key + "'", problems);
+    YamlMap m = YamlMap.of(parent.file(), node.get(), Messages.quote(key), problems);
     for (YamlMap.Entry e : m.entries()) {
       String bad = Names.problem(e.key());
       if (bad != null) {
@@ -410,7 +505,10 @@ public final class RepoLoader {
       if (Names.CEL_RESERVED.contains(e.key())) {
         problems.add(
             m.at(e.keyNode()),
-            what + " name '" + e.key() + "' is a reserved word of the expression language");
+            what
+                + " name "
+                + Messages.quote(e.key())
+                + " is a reserved word of the expression language");
         continue;
       }
       Optional<String> typeName =
@@ -422,13 +520,13 @@ public final class RepoLoader {
       if (type.isEmpty()) {
         problems.add(
             m.at(e.valueNode()),
-            "unknown type '"
-                + typeName.get()
-                + "' for "
+            "unknown type "
+                + Messages.quote(typeName.get())
+                + " for "
                 + what
-                + " '"
-                + e.key()
-                + "'; expected "
+                + " "
+                + Messages.quote(e.key())
+                + "; expected "
                 + Types.NAMES);
         continue;
       }
@@ -445,25 +543,28 @@ public final class RepoLoader {
   }
 
   private void source(Decl d) {
-    YamlMap m = YamlMap.of(d.file(), d.value(), "source '" + d.name() + "'", problems);
+    YamlMap m = YamlMap.of(d.file(), d.value(), "source " + Messages.quote(d.name()), problems);
     m.allowOnly(RegistryKeys.SOURCE);
     Source.Builder s = Source.newBuilder().setName(d.name()).setMetadata(metadata(m));
     KafkaSource.Builder k = KafkaSource.newBuilder().setFormat("json");
     if (!m.has("kafka")) {
-      problems.add(d.at(), "source '" + d.name() + "' is missing required key 'kafka'");
+      problems.add(
+          d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'kafka'");
     } else {
       YamlMap kafka =
           YamlMap.of(
-              d.file(), m.node("kafka").get(), "'kafka' of source '" + d.name() + "'", problems);
+              d.file(),
+              m.node("kafka").get(),
+              "'kafka' of source " + Messages.quote(d.name()),
+              problems);
       kafka.allowOnly(RegistryKeys.SOURCE_KAFKA);
       String topic = kafka.requiredString("topic");
       if (topic != null) {
         if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
           problems.add(
               kafka.valueAt("topic"),
-              "'"
-                  + topic
-                  + "' is not a valid Kafka topic name: expected 1 to 249 of A-Z a-z 0-9 . _ -");
+              Messages.quote(topic)
+                  + " is not a valid Kafka topic name: expected 1 to 249 of A-Z a-z 0-9 . _ -");
         }
         k.setTopic(topic);
         k.setDeadLetterTopic(topic + ".dlq");
@@ -474,14 +575,16 @@ public final class RepoLoader {
               f -> {
                 if (!f.equals("json")) {
                   problems.add(
-                      kafka.valueAt("format"), "unsupported format '" + f + "'; expected json");
+                      kafka.valueAt("format"),
+                      "unsupported format " + Messages.quote(f) + "; expected json");
                 }
               });
       kafka.string("dead_letter_topic").ifPresent(k::setDeadLetterTopic);
     }
     s.setKafka(k);
     if (!m.has("schema")) {
-      problems.add(d.at(), "source '" + d.name() + "' is missing required key 'schema'");
+      problems.add(
+          d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'schema'");
     }
     List<Field> schema = fields(m, "schema", "field");
     s.addAllSchema(schema);
@@ -508,9 +611,9 @@ public final class RepoLoader {
       problems.add(
           m.valueAt(key),
           key
-              + " '"
-              + field
-              + "' is not a field of the schema"
+              + " "
+              + Messages.quote(field)
+              + " is not a field of the schema"
               + Names.suggestion(field, schema.keySet()));
       return;
     }
@@ -520,16 +623,16 @@ public final class RepoLoader {
       problems.add(
           m.valueAt(key),
           key
-              + " field '"
-              + field
-              + "' has type "
+              + " field "
+              + Messages.quote(field)
+              + " has type "
               + Types.format(t)
               + "; expected timestamp (RFC 3339) or int64 (epoch milliseconds)");
     }
   }
 
   private void view(Decl d) {
-    String what = "feature view '" + d.name() + "'";
+    String what = "feature view " + Messages.quote(d.name());
     YamlMap m = YamlMap.of(d.file(), d.value(), what, problems);
     m.allowOnly(RegistryKeys.VIEW);
     FeatureView.Builder v =
@@ -548,17 +651,7 @@ public final class RepoLoader {
                 v.setVersion(n.intValue());
               }
             });
-    m.durationText("ttl")
-        .ifPresent(
-            text -> {
-              Optional<Duration> ttl = Durations.parse(text);
-              if (ttl.isEmpty()) {
-                problems.add(
-                    m.valueAt("ttl"), "invalid ttl '" + text + "'; expected " + Durations.EXPECTED);
-              } else {
-                v.setTtl(Durations.toProto(ttl.get()));
-              }
-            });
+    duration(m, "ttl", null).ifPresent(ttl -> v.setTtl(Durations.toProto(ttl)));
 
     // Source.
     String sourceName = m.requiredString("source");
@@ -569,9 +662,8 @@ public final class RepoLoader {
         problems.add(
             m.valueAt("source"),
             what
-                + " reads unknown source '"
-                + sourceName
-                + "'"
+                + " reads unknown source "
+                + Messages.quote(sourceName)
                 + Names.suggestion(sourceName, sources.keySet())
                 + knownList("sources", sources.keySet()));
       }
@@ -593,15 +685,14 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " uses unknown entity '"
-                + name.get()
-                + "'"
+                + " uses unknown entity "
+                + Messages.quote(name.get())
                 + Names.suggestion(name.get(), entities.keySet())
                 + knownList("entities", entities.keySet()));
         continue;
       }
       if (!seenEntities.add(name.get())) {
-        problems.add(at, "entity '" + name.get() + "' is listed twice in " + what);
+        problems.add(at, "entity " + Messages.quote(name.get()) + " is listed twice in " + what);
         continue;
       }
       v.addEntities(name.get());
@@ -609,11 +700,11 @@ public final class RepoLoader {
         if (!seenKeys.add(key.getName())) {
           problems.add(
               at,
-              "join key '"
-                  + key.getName()
-                  + "' of entity '"
-                  + name.get()
-                  + "' is also the join key of another entity of "
+              "join key "
+                  + Messages.quote(key.getName())
+                  + " of entity "
+                  + Messages.quote(name.get())
+                  + " is also the join key of another entity of "
                   + what);
         }
         if (source == null) {
@@ -626,26 +717,26 @@ public final class RepoLoader {
         if (field.isEmpty()) {
           problems.add(
               at,
-              "source '"
-                  + source.getName()
-                  + "' has no field '"
-                  + key.getName()
-                  + "', the join key of entity '"
-                  + name.get()
-                  + "'; add it to the source schema as "
+              "source "
+                  + Messages.quote(source.getName())
+                  + " has no field "
+                  + Messages.quote(key.getName())
+                  + ", the join key of entity "
+                  + Messages.quote(name.get())
+                  + "; add it to the source schema as "
                   + Types.format(key.getType()));
         } else if (!field.get().getType().equals(key.getType())) {
           problems.add(
               at,
-              "join key '"
-                  + key.getName()
-                  + "' of entity '"
-                  + name.get()
-                  + "' is "
+              "join key "
+                  + Messages.quote(key.getName())
+                  + " of entity "
+                  + Messages.quote(name.get())
+                  + " is "
                   + Types.format(key.getType())
-                  + " but source '"
-                  + source.getName()
-                  + "' declares it "
+                  + " but source "
+                  + Messages.quote(source.getName())
+                  + " declares it "
                   + Types.format(field.get().getType()));
         }
       }
@@ -719,7 +810,12 @@ public final class RepoLoader {
     if (previous != null) {
       problems.add(
           at,
-          "duplicate feature '" + e.key() + "' in " + what + ": already declared at " + previous);
+          "duplicate feature "
+              + Messages.quote(e.key())
+              + " in "
+              + what
+              + ": already declared at "
+              + previous);
       return false;
     }
     return true;
@@ -731,7 +827,7 @@ public final class RepoLoader {
       ExpressionCompiler compiler,
       Source source,
       String viewWhat) {
-    String what = "feature '" + e.key() + "' of " + viewWhat;
+    String what = "feature " + Messages.quote(e.key()) + " of " + viewWhat;
     YamlMap m = YamlMap.of(parent.file(), e.valueNode(), what, problems);
     m.allowOnly(RegistryKeys.FEATURE);
     Feature.Builder f = Feature.newBuilder().setName(e.key()).setMetadata(metadata(m));
@@ -742,7 +838,12 @@ public final class RepoLoader {
       if (type == null) {
         problems.add(
             m.valueAt("type"),
-            "unknown type '" + typeName + "' for " + what + "; expected " + Types.NAMES);
+            "unknown type "
+                + Messages.quote(typeName)
+                + " for "
+                + what
+                + "; expected "
+                + Types.NAMES);
       } else {
         f.setType(type);
       }
@@ -782,7 +883,7 @@ public final class RepoLoader {
       ExpressionCompiler compiler,
       Source source,
       String viewWhat) {
-    String what = "aggregation '" + e.key() + "' of " + viewWhat;
+    String what = "aggregation " + Messages.quote(e.key()) + " of " + viewWhat;
     YamlMap m = YamlMap.of(parent.file(), e.valueNode(), what, problems);
     m.allowOnly(RegistryKeys.AGGREGATION);
     Aggregation.Builder a = Aggregation.newBuilder().setName(e.key()).setMetadata(metadata(m));
@@ -793,9 +894,8 @@ public final class RepoLoader {
       if (function == null) {
         problems.add(
             m.valueAt("function"),
-            "unknown aggregation function '"
-                + fn
-                + "'"
+            "unknown aggregation function "
+                + Messages.quote(fn)
                 + Names.suggestion(fn, Aggregations.names())
                 + "; expected one of: "
                 + String.join(", ", Aggregations.names()));
@@ -886,20 +986,31 @@ public final class RepoLoader {
     return Optional.of(a.build());
   }
 
+  /**
+   * A duration value; {@code what} names the owner in messages, or is null for {@code m} itself.
+   */
   private Optional<Duration> duration(YamlMap m, String key, String what) {
     return m.durationText(key)
         .flatMap(
             text -> {
               Optional<Duration> d = Durations.parse(text);
-              if (d.isEmpty()) {
+              if (d.isEmpty() && Durations.outOfRange(text)) {
+                problems.add(
+                    m.valueAt(key),
+                    key
+                        + " "
+                        + Messages.quote(text)
+                        + (what == null ? "" : " of " + what)
+                        + " is out of range: expected "
+                        + Durations.RANGE);
+              } else if (d.isEmpty()) {
                 problems.add(
                     m.valueAt(key),
                     "invalid "
                         + key
-                        + " '"
-                        + text
-                        + "' for "
-                        + what
+                        + " "
+                        + Messages.quote(text)
+                        + (what == null ? "" : " for " + what)
                         + "; expected "
                         + Durations.EXPECTED);
               }
@@ -912,6 +1023,13 @@ public final class RepoLoader {
       YamlMap m, Node node, ExpressionCompiler compiler, Source source, String expr, String what) {
     ExpressionCompiler.Result r = compiler.compile(expr);
     if (r.ok()) {
+      Optional<String> costly = ExpressionCost.problem(r.cost());
+      if (costly.isPresent()) {
+        problems.add(
+            expressionAt(m, node, new ExpressionCompiler.Issue(costly.get(), 1, 0)),
+            "expression of " + what + " is " + costly.get());
+        return Optional.empty();
+      }
       return Optional.of(r);
     }
     Set<String> fields = new TreeSet<>();
@@ -922,13 +1040,13 @@ public final class RepoLoader {
       java.util.regex.Matcher undeclared =
           java.util.regex.Pattern.compile("undeclared reference to '([^']+)'").matcher(message);
       if (undeclared.find()) {
-        message = "undeclared reference to '" + undeclared.group(1) + "'";
+        message = "undeclared reference to " + Messages.quote(undeclared.group(1));
         hint =
             Names.suggestion(undeclared.group(1), fields)
-                + "; source '"
-                + source.getName()
-                + "' has fields: "
-                + String.join(", ", fields);
+                + "; source "
+                + Messages.quote(source.getName())
+                + " has fields: "
+                + Messages.list(fields);
       }
       problems.add(
           expressionAt(m, node, issue), "invalid expression in " + what + ": " + message + hint);
@@ -958,7 +1076,7 @@ public final class RepoLoader {
   }
 
   private void service(Decl d) {
-    String what = "feature service '" + d.name() + "'";
+    String what = "feature service " + Messages.quote(d.name());
     YamlMap m = YamlMap.of(d.file(), d.value(), what, problems);
     m.allowOnly(RegistryKeys.SERVICE);
     FeatureService.Builder s =
@@ -975,7 +1093,9 @@ public final class RepoLoader {
       if (colon <= 0 || colon == ref.get().length() - 1 || ref.get().indexOf(':', colon + 1) >= 0) {
         problems.add(
             at,
-            "invalid feature reference '" + ref.get() + "'; expected 'view:feature' or 'view:*'");
+            "invalid feature reference "
+                + Messages.quote(ref.get())
+                + "; expected 'view:feature' or 'view:*'");
         continue;
       }
       String viewName = ref.get().substring(0, colon);
@@ -985,9 +1105,8 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " references unknown feature view '"
-                + viewName
-                + "'"
+                + " references unknown feature view "
+                + Messages.quote(viewName)
                 + Names.suggestion(viewName, views.keySet())
                 + knownList("feature views", views.keySet()));
         continue;
@@ -998,11 +1117,10 @@ public final class RepoLoader {
         problems.add(
             at,
             what
-                + " references unknown feature '"
-                + featureName
-                + "' of view '"
-                + viewName
-                + "'"
+                + " references unknown feature "
+                + Messages.quote(featureName)
+                + " of view "
+                + Messages.quote(viewName)
                 + Names.suggestion(featureName, names)
                 + knownList("features", names));
         continue;
@@ -1026,7 +1144,7 @@ public final class RepoLoader {
   private List<Node> requiredList(
       YamlMap m, String key, Location declared, String what, String noun) {
     if (!m.has(key)) {
-      problems.add(declared, what + " is missing required key '" + key + "'");
+      problems.add(declared, what + " is missing required key " + Messages.quote(key));
       return List.of();
     }
     List<Node> items = m.sequence(key);
@@ -1051,6 +1169,6 @@ public final class RepoLoader {
   private static String knownList(String what, List<String> known) {
     return known.isEmpty()
         ? "; no " + what + " are declared"
-        : "; declared " + what + ": " + String.join(", ", known);
+        : "; declared " + what + ": " + Messages.list(known);
   }
 }

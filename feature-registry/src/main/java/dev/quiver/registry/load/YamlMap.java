@@ -1,6 +1,7 @@
 package dev.quiver.registry.load;
 
 import dev.quiver.registry.Location;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -39,13 +40,16 @@ final class YamlMap {
           problems.add(at(key), "expected a name as the key in " + what);
           continue;
         }
+        if (!text(scalar, "a key in " + what)) {
+          continue;
+        }
         NodeTuple previous = entries.putIfAbsent(scalar.getValue(), tuple);
         if (previous != null) {
           problems.add(
               at(key),
-              "duplicate key '"
-                  + scalar.getValue()
-                  + "' in "
+              "duplicate key "
+                  + Messages.quote(scalar.getValue())
+                  + " in "
                   + what
                   + " (first at line "
                   + at(previous.getKeyNode()).line()
@@ -92,9 +96,9 @@ final class YamlMap {
       if (!allowed.contains(e.getKey())) {
         problems.add(
             at(e.getValue().getKeyNode()),
-            "unknown key '"
-                + e.getKey()
-                + "' in "
+            "unknown key "
+                + Messages.quote(e.getKey())
+                + " in "
                 + what
                 + Names.suggestion(e.getKey(), allowed)
                 + "; expected one of: "
@@ -144,7 +148,7 @@ final class YamlMap {
 
   String requiredString(String key) {
     if (!has(key)) {
-      problems.add(location(), "missing required key '" + key + "' in " + what);
+      problems.add(location(), "missing required key " + Messages.quote(key) + " in " + what);
       return null;
     }
     return string(key).orElse(null);
@@ -156,7 +160,7 @@ final class YamlMap {
     node(key)
         .ifPresent(
             n -> {
-              YamlMap m = of(file, n, "'" + key + "'", problems);
+              YamlMap m = of(file, n, Messages.quote(key), problems);
               for (Entry e : m.entries()) {
                 m.scalar(e.valueNode(), key + "." + e.key(), "a string")
                     .ifPresent(v -> out.put(e.key(), v));
@@ -186,10 +190,28 @@ final class YamlMap {
                 try {
                   return Optional.of(Long.parseLong(s.getValue().replace("_", "")));
                 } catch (NumberFormatException e) {
-                  // fall through to the error below
+                  if (!s.getValue().matches("[-+]?[0-9_]+")) {
+                    problems.add(
+                        at(n),
+                        "expected a decimal integer for '"
+                            + key
+                            + "', found "
+                            + Messages.quote(s.getValue()));
+                    return Optional.empty();
+                  }
+                  problems.add(
+                      at(n),
+                      "integer "
+                          + Messages.quote(s.getValue())
+                          + " for '"
+                          + key
+                          + "' is out of range: expected at most "
+                          + Long.MAX_VALUE);
+                  return Optional.empty();
                 }
               }
-              problems.add(at(n), "expected an integer for '" + key + "', found " + kind(n));
+              problems.add(
+                  at(n), "expected an integer for " + Messages.quote(key) + ", found " + kind(n));
               return Optional.empty();
             });
   }
@@ -201,7 +223,9 @@ final class YamlMap {
               if (n instanceof ScalarNode s && s.getTag().equals(Tag.BOOL)) {
                 return Optional.of(Boolean.parseBoolean(s.getValue().toLowerCase()));
               }
-              problems.add(at(n), "expected true or false for '" + key + "', found " + kind(n));
+              problems.add(
+                  at(n),
+                  "expected true or false for " + Messages.quote(key) + ", found " + kind(n));
               return Optional.empty();
             });
   }
@@ -215,7 +239,8 @@ final class YamlMap {
     if (n.get() instanceof SequenceNode seq) {
       return seq.getValue();
     }
-    problems.add(at(n.get()), "expected a list for '" + key + "', found " + kind(n.get()));
+    problems.add(
+        at(n.get()), "expected a list for " + Messages.quote(key) + ", found " + kind(n.get()));
     return List.of();
   }
 
@@ -225,10 +250,39 @@ final class YamlMap {
    */
   Optional<String> scalar(Node n, String key, String expected) {
     if (n instanceof ScalarNode s && s.getTag().equals(Tag.STR)) {
+      if (!text(s, "'" + key + "'")) {
+        return Optional.empty();
+      }
       return Optional.of(s.getValue());
     }
-    problems.add(at(n), "expected " + expected + " for '" + key + "', found " + kind(n));
+    problems.add(
+        at(n), "expected " + expected + " for " + Messages.quote(key) + ", found " + kind(n));
     return Optional.empty();
+  }
+
+  /**
+   * Whether a string scalar is text: a double-quoted escape such as {@code "\\uD800"} can spell a
+   * lone UTF-16 surrogate, which is no character and would be stored as '?'. Reports it if not.
+   */
+  private boolean text(ScalarNode s, String where) {
+    String v = s.getValue();
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < v.length()
+          && Character.isLowSurrogate(v.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        problems.add(
+            at(s),
+            String.format(
+                "%s holds a lone surrogate \\u%04X (character %d), which is not text; expected"
+                    + " UTF-8 text",
+                where, (int) c, i + 1));
+        return false;
+      }
+    }
+    return true;
   }
 
   static boolean isNull(Node n) {
@@ -256,7 +310,7 @@ final class YamlMap {
       if (tag.equals(Tag.NULL)) {
         return "nothing";
       }
-      return "'" + s.getValue() + "'";
+      return Messages.quote(s.getValue());
     }
     return "a " + n.getNodeId();
   }

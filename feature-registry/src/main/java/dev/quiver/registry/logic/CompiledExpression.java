@@ -2,13 +2,17 @@ package dev.quiver.registry.logic;
 
 import com.google.common.collect.ImmutableMap;
 import com.google.protobuf.ByteString;
+import dev.cel.common.ast.CelExpr;
 import dev.cel.common.values.CelByteString;
 import dev.cel.common.values.NullValue;
 import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelEvaluationListener;
 import dev.cel.runtime.CelRuntime;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +33,27 @@ import java.util.Set;
  * <p>Thread-safe and immutable: one instance serves every ingestion thread.
  */
 public final class CompiledExpression {
+  /**
+   * The most comprehension iterations ({@code all}, {@code exists}, {@code map}, {@code filter}…)
+   * one evaluation may run, counted over all comprehensions of the expression. Past it the
+   * evaluation stops with an {@link ExpressionException}, so that no record can make an expression
+   * run away, whatever the size of its list fields.
+   */
+  public static final int MAX_ITERATIONS = 100_000;
+
+  /**
+   * The most steps (sub-expressions evaluated) one evaluation may take: ten times the most {@link
+   * ExpressionCost} lets {@code validate} accept, so that only inputs far larger than assumed reach
+   * it. Deterministic, like {@link #MAX_ITERATIONS}: the same record fails on every node.
+   */
+  public static final int MAX_STEPS = 1_000_000;
+
+  /**
+   * The longest one evaluation may run, a last resort for work that counting steps cannot see (a
+   * step over a string of megabytes, repeated).
+   */
+  public static final Duration MAX_TIME = Duration.ofSeconds(1);
+
   private final String source;
   private final CelRuntime.Program program;
   private final Set<String> variables;
@@ -94,15 +119,59 @@ public final class CompiledExpression {
     }
     Object result;
     try {
-      result = program.eval(prepared);
-    } catch (CelEvaluationException e) {
+      result = program.trace(prepared, new Budget());
+    } catch (OverBudget e) {
       throw new ExpressionException(
-          "expression '" + source + "' failed: " + stripPrefix(e.getMessage()), e);
+          "expression " + Messages.quote(source) + " failed: " + e.getMessage());
+    } catch (CelEvaluationException e) {
+      String why = stripPrefix(e.getMessage());
+      if (why.startsWith("Iteration budget exceeded")) {
+        why =
+            "it ran past "
+                + String.format("%,d", MAX_ITERATIONS)
+                + " comprehension iterations, the most one evaluation may run";
+      }
+      throw new ExpressionException("expression " + Messages.quote(source) + " failed: " + why, e);
     }
     if (result == null || result instanceof NullValue) {
       return null;
     }
     return fromCel(result, resultType);
+  }
+
+  /** Counts the steps of one evaluation and watches its time; one instance per evaluation. */
+  private static final class Budget implements CelEvaluationListener {
+    private final long deadline = System.nanoTime() + MAX_TIME.toNanos();
+    private int steps;
+
+    @Override
+    public void callback(CelExpr expr, Object result) {
+      if (++steps > MAX_STEPS) {
+        throw new OverBudget(
+            "it took more than "
+                + String.format("%,d", MAX_STEPS)
+                + " steps, the most one evaluation may take");
+      }
+      if ((steps & 15) == 0 && System.nanoTime() - deadline > 0) {
+        throw new OverBudget(
+            "it ran longer than " + MAX_TIME.toMillis() + " ms, the most one evaluation may run");
+      }
+    }
+  }
+
+  /**
+   * Thrown inside the CEL runtime to stop an evaluation over its budget. An {@link Error}, not an
+   * exception, because CEL turns exceptions inside {@code &&}, {@code ||} and comprehensions into
+   * error values that a later operand may absorb, and evaluation would go on; it catches no {@code
+   * Error}, so this one unwinds the whole evaluation (running its cleanup) to {@link
+   * #evaluatePrepared}, which turns it into an {@link ExpressionException}.
+   */
+  private static final class OverBudget extends Error {
+    private static final long serialVersionUID = 1L;
+
+    OverBudget(String message) {
+      super(message, null, false, false);
+    }
   }
 
   private Object fromCel(Object value, ValueType type) throws ExpressionException {
@@ -115,7 +184,7 @@ public final class CompiledExpression {
       for (Object item : list) {
         if (item == null || item instanceof NullValue) {
           throw new ExpressionException(
-              "expression '" + source + "' produced a list with a null element");
+              "expression " + Messages.quote(source) + " produced a list with a null element");
         }
         out.add(fromCel(item, element));
       }
@@ -132,7 +201,11 @@ public final class CompiledExpression {
         if (value instanceof Long l) {
           if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
             throw new ExpressionException(
-                "expression '" + source + "' produced " + l + ", out of range for int32");
+                "expression "
+                    + Messages.quote(source)
+                    + " produced "
+                    + l
+                    + ", out of range for int32");
           }
           return l.intValue();
         }
@@ -147,7 +220,11 @@ public final class CompiledExpression {
           float f = d.floatValue();
           if (Float.isInfinite(f) && !d.isInfinite()) {
             throw new ExpressionException(
-                "expression '" + source + "' produced " + d + ", out of range for float");
+                "expression "
+                    + Messages.quote(source)
+                    + " produced "
+                    + d
+                    + ", out of range for float");
           }
           return f;
         }
@@ -183,9 +260,9 @@ public final class CompiledExpression {
 
   private ExpressionException mismatch(Object value, ValueType type) {
     return new ExpressionException(
-        "expression '"
-            + source
-            + "' produced a "
+        "expression "
+            + Messages.quote(source)
+            + " produced a "
             + value.getClass().getSimpleName()
             + " where "
             + Types.format(type)

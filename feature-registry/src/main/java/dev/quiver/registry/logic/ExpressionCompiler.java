@@ -4,6 +4,7 @@ import dev.cel.bundle.Cel;
 import dev.cel.bundle.CelFactory;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelIssue;
+import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
 import dev.cel.common.ast.CelExpr;
@@ -12,11 +13,14 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Compiles CEL expressions against one source schema: every schema field is a variable of the
@@ -24,10 +28,16 @@ import java.util.TreeSet;
  */
 public final class ExpressionCompiler {
   private final Cel cel;
+  private final Map<String, Result> compiled = new ConcurrentHashMap<>();
 
   public ExpressionCompiler(List<Field> schema) {
     var builder =
-        CelFactory.standardCelBuilder().setStandardMacros(CelStandardMacro.STANDARD_MACROS);
+        CelFactory.standardCelBuilder()
+            .setOptions(
+                CelOptions.current()
+                    .comprehensionMaxIterations(CompiledExpression.MAX_ITERATIONS)
+                    .build())
+            .setStandardMacros(CelStandardMacro.STANDARD_MACROS);
     for (Field f : schema) {
       builder.addVar(f.getName(), CelTypes.of(f.getType()));
     }
@@ -69,6 +79,11 @@ public final class ExpressionCompiler {
       return ast.getResultType();
     }
 
+    /** The estimated cost of one evaluation ({@link ExpressionCost}); only when {@link #ok()}. */
+    public long cost() {
+      return ExpressionCost.estimate(ast);
+    }
+
     /** The fields the expression reads; only when {@link #ok()}. */
     public Set<String> variables() {
       Set<String> out = new TreeSet<>();
@@ -81,13 +96,22 @@ public final class ExpressionCompiler {
       try {
         return new CompiledExpression(source, cel.createProgram(ast), variables(), declared);
       } catch (CelEvaluationException e) {
-        throw new IllegalStateException("cannot plan checked expression '" + source + "'", e);
+        throw new IllegalStateException(
+            "cannot plan checked expression " + Messages.quote(source), e);
       }
     }
   }
 
-  /** Parses and type-checks {@code expression}. Never throws for a bad expression. */
+  /**
+   * Parses and type-checks {@code expression}. Never throws for a bad expression. Results are kept
+   * by text: type-checking builds CEL's whole standard environment each time (about a millisecond),
+   * and a repo repeats expressions, and validating then compiling a repo compiles each one twice.
+   */
   public Result compile(String expression) {
+    return compiled.computeIfAbsent(expression, this::compileOnce);
+  }
+
+  private Result compileOnce(String expression) {
     CelValidationResult r = cel.compile(expression);
     if (r.hasError()) {
       return new Result(

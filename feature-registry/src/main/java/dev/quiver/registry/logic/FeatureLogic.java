@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.util.Messages;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,7 +33,15 @@ public final class FeatureLogic {
    *     produced by the validator)
    */
   public static FeatureLogic compile(RegistrySnapshot snapshot) {
-    Map<String, ExpressionCompiler> compilers = new HashMap<>();
+    return compile(snapshot, new HashMap<>());
+  }
+
+  /**
+   * {@link #compile(RegistrySnapshot)} with the compilers of each source, by source name, that
+   * validated the snapshot, so that no expression is compiled twice; missing ones are added.
+   */
+  public static FeatureLogic compile(
+      RegistrySnapshot snapshot, Map<String, ExpressionCompiler> compilers) {
     Map<String, Source> sources = new HashMap<>();
     for (Source s : snapshot.getSourcesList()) {
       sources.put(s.getName(), s);
@@ -99,7 +108,12 @@ public final class FeatureLogic {
   private static IllegalArgumentException invalid(
       FeatureView v, String expr, ExpressionCompiler.Result r) {
     return new IllegalArgumentException(
-        "view " + v.getName() + ": expression '" + expr + "' does not compile: " + r.issues());
+        "view "
+            + v.getName()
+            + ": expression "
+            + Messages.quote(expr)
+            + " does not compile: "
+            + r.issues());
   }
 
   private static String key(String view, int version) {

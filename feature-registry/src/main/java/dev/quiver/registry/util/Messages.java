@@ -11,7 +11,26 @@ public final class Messages {
   /** The most characters of client or file input an error message repeats. */
   public static final int MAX_QUOTED = 100;
 
+  /** The most items of a list of names an error message spells out. */
+  public static final int MAX_LISTED = 20;
+
   private Messages() {}
+
+  /**
+   * Names joined with commas, at most {@link #MAX_LISTED} of them, then how many there are in all:
+   * a message listing the fields of a source with ten thousand fields stays one short line.
+   */
+  public static String list(java.util.Collection<? extends CharSequence> names) {
+    StringBuilder out = new StringBuilder();
+    int i = 0;
+    for (CharSequence n : names) {
+      if (i == MAX_LISTED) {
+        return out.append(", … (").append(names.size()).append(" in all)").toString();
+      }
+      out.append(i++ == 0 ? "" : ", ").append(clip(n));
+    }
+    return out.toString();
+  }
 
   /** {@code 'value'}, or {@code 'first 100 characters…' (N characters)} when longer. */
   public static String quote(CharSequence value) {
