@@ -31,16 +31,29 @@ public final class InvalidRequests {
   /** A request that could not be parsed, and why. */
   private record Unparseable(String reason) {}
 
+  /** A request answered without being parsed. */
+  private record Refused(Status status) {}
+
   /** The same service, each method answering an unparseable request with INVALID_ARGUMENT. */
   public static ServerServiceDefinition parseFailuresAsInvalidArgument(
       ServerServiceDefinition service) {
+    return parseFailuresAsInvalidArgument(service, () -> null);
+  }
+
+  /**
+   * As {@link #parseFailuresAsInvalidArgument(ServerServiceDefinition)}, and before parsing each
+   * request asks {@code refuseUnparsed} for a status to answer it with at once, without spending
+   * the work of parsing it (a server shedding load); null to go on.
+   */
+  public static ServerServiceDefinition parseFailuresAsInvalidArgument(
+      ServerServiceDefinition service, java.util.function.Supplier<Status> refuseUnparsed) {
     ServiceDescriptor descriptor = service.getServiceDescriptor();
     ServiceDescriptor.Builder rebuilt =
         ServiceDescriptor.newBuilder(descriptor.getName())
             .setSchemaDescriptor(descriptor.getSchemaDescriptor());
     List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
-      ServerMethodDefinition<?, ?> wrapped = wrap(m);
+      ServerMethodDefinition<?, ?> wrapped = wrap(m, refuseUnparsed);
       methods.add(wrapped);
       rebuilt.addMethod(wrapped.getMethodDescriptor());
     }
@@ -49,7 +62,8 @@ public final class InvalidRequests {
     return out.build();
   }
 
-  private static <Q, R> ServerMethodDefinition<Object, R> wrap(ServerMethodDefinition<Q, R> m) {
+  private static <Q, R> ServerMethodDefinition<Object, R> wrap(
+      ServerMethodDefinition<Q, R> m, java.util.function.Supplier<Status> refuseUnparsed) {
     MethodDescriptor<Q, R> method = m.getMethodDescriptor();
     MethodDescriptor.Marshaller<Q> requests = method.getRequestMarshaller();
     MethodDescriptor.Marshaller<Object> lenient =
@@ -62,6 +76,10 @@ public final class InvalidRequests {
 
           @Override
           public Object parse(InputStream stream) {
+            Status refused = refuseUnparsed.get();
+            if (refused != null) {
+              return new Refused(refused);
+            }
             try {
               return requests.parse(stream);
             } catch (RuntimeException e) {
@@ -102,6 +120,11 @@ public final class InvalidRequests {
     @SuppressWarnings("unchecked")
     public void onMessage(Object message) {
       if (refused) {
+        return;
+      }
+      if (message instanceof Refused r) {
+        refused = true;
+        call.close(r.status(), new Metadata());
         return;
       }
       if (message instanceof Unparseable u) {

@@ -211,7 +211,32 @@ public final class OnlineServingService implements BindableService {
     return InvalidRequests.parseFailuresAsInvalidArgument(
         ServerServiceDefinition.builder(service)
             .addMethod(method, ServerCalls.asyncUnaryCall(this::getOnlineFeatures))
-            .build());
+            .build(),
+        this::refuseUnparsed);
+  }
+
+  /**
+   * While no entity row can be admitted, a request is refused before it is parsed: shedding load
+   * then costs the server next to nothing, so refusals stay fast however many clients push.
+   */
+  private Status refuseUnparsed() {
+    int now = admission.inFlight();
+    if (now < admission.limit()) {
+      return null;
+    }
+    refusals.failure("refusing requests: " + now + " entity rows in flight", null);
+    return overloaded(now, -1);
+  }
+
+  private Status overloaded(int inFlight, int rows) {
+    return Status.RESOURCE_EXHAUSTED.withDescription(
+        "the server is at its limit of "
+            + admission.limit()
+            + " entity rows of lookups in flight ("
+            + inFlight
+            + " now"
+            + (rows < 0 ? "" : "; this request has " + rows)
+            + "); retry after a short back-off (quiver serve --max-inflight-entities)");
   }
 
   private void getOnlineFeatures(
@@ -226,17 +251,7 @@ public final class OnlineServingService implements BindableService {
     if (!admission.tryAcquire(rows)) {
       refusals.failure(
           "refusing requests: " + admission.inFlight() + " entity rows in flight", null);
-      response.onError(
-          Status.RESOURCE_EXHAUSTED
-              .withDescription(
-                  "the server is at its limit of "
-                      + admission.limit()
-                      + " entity rows of lookups in flight ("
-                      + admission.inFlight()
-                      + " now; this request has "
-                      + rows
-                      + "); retry after a short back-off (quiver serve --max-inflight-entities)")
-              .asRuntimeException());
+      response.onError(overloaded(admission.inFlight(), rows).asRuntimeException());
       return;
     }
     Context context = Context.current();
