@@ -235,8 +235,9 @@ final class ServeCommand implements Callable<Integer> {
     spec.commandLine()
         .getOut()
         .printf(
-            "quiver serve: gRPC on port %d, Arrow Flight on port %d, Kafka at %s, registry version"
+            "quiver serve: gRPC on %s:%d, Arrow Flight on port %d, Kafka at %s, registry version"
                 + " %d. Ctrl-C to stop.%n",
+            host,
             server.grpcPort(),
             server.flightPort(),
             server.bootstrapServers(),
