@@ -16,14 +16,10 @@ import dev.quiver.registry.Types;
 import dev.quiver.registry.rows.OrderKey;
 import dev.quiver.registry.rows.TimeRange;
 import dev.quiver.registry.util.Messages;
+import dev.quiver.registry.util.StrictUtf8;
 import java.io.IOException;
 import java.math.BigInteger;
-import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -193,19 +189,9 @@ public final class JsonRecordDecoder {
    * invalid string (the bytes would be replaced and the value changed); anything else is not JSON.
    */
   private static CharBuffer utf8(byte[] value) throws BadRecordException {
-    CharsetDecoder decoder =
-        StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
-    ByteBuffer in = ByteBuffer.wrap(value);
-    CharBuffer out = CharBuffer.allocate(value.length);
-    CoderResult result = decoder.decode(in, out, true);
-    if (!result.isError()) {
-      result = decoder.flush(out);
-    }
-    if (result.isError()) {
-      int at = in.position();
+    try {
+      return StrictUtf8.decode(value);
+    } catch (StrictUtf8.MalformedException e) {
       boolean object = false;
       for (byte b : value) {
         if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
@@ -216,10 +202,9 @@ public final class JsonRecordDecoder {
       throw new BadRecordException(
           object ? DeadLetterReason.INVALID_STRING : DeadLetterReason.NOT_JSON,
           String.format(
-              "invalid UTF-8 at byte %d of %d (0x%02X)", at, value.length, value[at] & 0xFF));
+              "invalid UTF-8 at byte %d of %d (0x%02X)",
+              e.byteOffset(), value.length, e.badByte()));
     }
-    out.flip();
-    return out;
   }
 
   /** An event or created time in epoch milliseconds, refusing times outside {@link TimeRange}. */

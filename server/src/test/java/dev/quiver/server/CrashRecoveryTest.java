@@ -188,27 +188,14 @@ class CrashRecoveryTest {
   }
 
   private Process startServe(Path repo, EmbeddedKafka kafka, String name) throws Exception {
-    return new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx512m",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "dev.quiver.server.cli.QuiverCommand",
-            "serve",
-            repo.toString(),
-            "--bootstrap",
-            kafka.bootstrapServers(),
-            "--port",
-            "0",
-            "--flight-port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--offline-commit-seconds",
-            "1")
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile())
-        .start();
+    return TestCluster.serveProcess(
+        repo,
+        kafka.bootstrapServers(),
+        dir.resolve(name + ".log"),
+        "--host",
+        "127.0.0.1",
+        "--offline-commit-seconds",
+        "1");
   }
 
   /** Waits until the server's consumer group has committed {@code records} offsets in all. */

@@ -152,27 +152,14 @@ class HostileRequestsTest {
       TestCluster.send(producer, "hostile.txns", lines);
     }
     serve =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "dev.quiver.server.cli.QuiverCommand",
-                "serve",
-                repo.toString(),
-                "--bootstrap",
-                kafka.bootstrapServers(),
-                "--port",
-                "0",
-                "--flight-port",
-                "0",
-                "--max-entities",
-                String.valueOf(MAX_ENTITIES),
-                "--max-inflight-entities",
-                String.valueOf(2 * MAX_ENTITIES))
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("serve.log").toFile())
-            .start();
+        TestCluster.serveProcess(
+            repo,
+            kafka.bootstrapServers(),
+            dir.resolve("serve.log"),
+            "--max-entities",
+            String.valueOf(MAX_ENTITIES),
+            "--max-inflight-entities",
+            String.valueOf(2 * MAX_ENTITIES));
     int port = awaitPort(settings.endpointsFile());
     channel =
         NettyChannelBuilder.forAddress("127.0.0.1", port)

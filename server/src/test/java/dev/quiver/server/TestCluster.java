@@ -61,6 +61,35 @@ final class TestCluster {
     return QuiverServer.start(o);
   }
 
+  /**
+   * Starts {@code quiver serve REPO --bootstrap B --port 0 --flight-port 0 ARGS...} in a JVM of its
+   * own with a 512 MB heap, its output in {@code log}.
+   */
+  static Process serveProcess(Path repo, String bootstrap, Path log, String... args)
+      throws java.io.IOException {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.quiver.server.cli.QuiverCommand",
+                "serve",
+                repo.toString(),
+                "--bootstrap",
+                bootstrap,
+                "--port",
+                "0",
+                "--flight-port",
+                "0"));
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
   /** A client of {@code server} with a deadline generous enough for a loaded test machine. */
   static dev.quiver.client.QuiverClient client(QuiverServer server) {
     return dev.quiver.client.QuiverClient.builder()

@@ -1,14 +1,10 @@
 package dev.quiver.registry.load;
 
 import dev.quiver.registry.Location;
+import dev.quiver.registry.util.StrictUtf8;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -61,27 +57,24 @@ final class RegistryText {
    */
   static RegistryText read(Path file, String name) throws Unreadable {
     byte[] bytes = bytes(file, name);
-    CharsetDecoder decoder =
-        StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
-    ByteBuffer in = ByteBuffer.wrap(bytes);
-    CharBuffer chars = CharBuffer.allocate(bytes.length);
-    CoderResult result = decoder.decode(in, chars, true);
-    if (result.isError()) {
-      int bad = in.position();
-      chars.flip();
+    CharBuffer chars;
+    try {
+      chars = StrictUtf8.decode(bytes);
+    } catch (StrictUtf8.MalformedException e) {
+      CharBuffer before;
+      try {
+        before = StrictUtf8.decode(java.util.Arrays.copyOf(bytes, e.byteOffset()));
+      } catch (StrictUtf8.MalformedException impossible) {
+        throw new IllegalStateException(impossible);
+      }
       throw new Unreadable(
-          position(name, chars),
+          position(name, before),
           String.format(
               Locale.ROOT,
               "not UTF-8 text (invalid byte 0x%02X at byte offset %d); registry files are UTF-8",
-              bytes[bad] & 0xFF,
-              bad));
+              e.badByte(),
+              e.byteOffset()));
     }
-    decoder.flush(chars);
-    chars.flip();
     int[] points = chars.codePoints().toArray();
     int start = points.length > 0 && points[0] == BOM ? 1 : 0;
     int line = 1;

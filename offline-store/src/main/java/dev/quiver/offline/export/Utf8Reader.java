@@ -7,8 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
@@ -29,11 +27,7 @@ final class Utf8Reader extends Reader {
 
   private final InputStream in;
   private final Path file;
-  private final CharsetDecoder decoder =
-      StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT);
+  private final CharsetDecoder decoder = dev.quiver.registry.util.StrictUtf8.newDecoder();
   private final ByteBuffer bytes = ByteBuffer.allocate(64 * 1024).flip();
   private final CharBuffer chars = CharBuffer.allocate(64 * 1024).flip();
 
