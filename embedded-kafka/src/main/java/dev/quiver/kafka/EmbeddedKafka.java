@@ -177,21 +177,23 @@ public final class EmbeddedKafka implements AutoCloseable {
                 AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000))) {
-      while (true) {
+      Exception last = null;
+      while (System.nanoTime() < deadline) {
         try {
           if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) {
             return;
           }
+          // Answered, but with no broker registered yet: ask again shortly.
+          Thread.sleep(50);
         } catch (ExecutionException | TimeoutException e) {
-          if (System.nanoTime() > deadline) {
-            throw new IOException(
-                "Kafka broker in " + dir + " did not become ready in " + START_TIMEOUT, e);
-          }
+          last = e;
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IOException("interrupted while waiting for the Kafka broker", e);
         }
       }
+      throw new IOException(
+          "Kafka broker in " + dir + " did not become ready in " + START_TIMEOUT, last);
     }
   }
 

@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * <p>Bad requests fail with {@code INVALID_ARGUMENT} (or {@code NOT_FOUND} for an unknown feature
  * service or feature) and a message that names the field at fault, quoting what the client sent
  * only up to a short length; a request that cannot be parsed at all is {@code INVALID_ARGUMENT}
- * too. A store that is shutting down answers {@code UNAVAILABLE}.
+ * too. A store that is shutting down answers {@code UNAVAILABLE} (retry elsewhere); a failure of
+ * the server's own is {@code INTERNAL}, which clients do not retry.
  *
  * <p>The work of one request is bounded ({@link Limits}): each distinct entity key is read once
  * however often it repeats (repeated rows are answered from the one read); the bytes read from the
@@ -308,7 +309,7 @@ public final class OnlineServingService implements BindableService {
               : Status.CANCELLED.withDescription("the caller cancelled the lookup");
       closeQuietly(response, status);
       return;
-    } catch (IllegalStateException e) {
+    } catch (StoreClosedException e) {
       response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
       return;
     } catch (IOException | RuntimeException e) {

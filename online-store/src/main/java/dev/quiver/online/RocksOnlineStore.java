@@ -599,7 +599,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("the online store in " + dir + " is closed");
+      throw new StoreClosedException("the online store in " + dir + " is closed");
     }
   }
 
