@@ -1,16 +1,16 @@
 package dev.quiver.server;
 
+import dev.quiver.proto.v1.Project;
+import dev.quiver.registry.RegistryValidationException;
 import dev.quiver.registry.load.RepoLoader;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import org.yaml.snakeyaml.Yaml;
 
 /**
- * The process settings of a feature repo's {@code quiver.yaml}, read without validating the repo,
- * so that a server can start and a registry can be inspected while registry files have errors.
+ * The process settings of a feature repo's {@code quiver.yaml}, read without validating the
+ * registry files, so that a server can start and a registry can be inspected while they have
+ * errors.
  *
  * @param repo the repo directory
  * @param project the project name ("" when quiver.yaml has none)
@@ -22,39 +22,37 @@ import org.yaml.snakeyaml.Yaml;
 public record RepoSettings(
     Path repo, String project, String bootstrap, Path dataDir, int grpcPort, int flightPort) {
 
+  /**
+   * The settings of {@code repo/quiver.yaml}, checked by the same rules as {@code quiver validate}
+   * (a mistyped value is an error at its line and column, never a silent default); the defaults
+   * when the repo has no quiver.yaml.
+   *
+   * @throws IOException naming every problem of quiver.yaml
+   */
   public static RepoSettings read(Path repo) throws IOException {
-    Map<?, ?> doc = Map.of();
-    Path config = repo.resolve(RepoLoader.CONFIG_FILE);
-    if (Files.isRegularFile(config)) {
-      try (Reader r = Files.newBufferedReader(config)) {
-        Object loaded = new Yaml().load(r);
-        if (loaded instanceof Map<?, ?> m) {
-          doc = m;
-        }
-      } catch (org.yaml.snakeyaml.error.YAMLException e) {
-        throw new IOException(
-            config + " is not valid YAML; run quiver validate: " + e.getMessage(), e);
-      }
+    if (!Files.isRegularFile(repo.resolve(RepoLoader.CONFIG_FILE))) {
+      return new RepoSettings(
+          repo,
+          "",
+          RepoLoader.DEFAULT_BOOTSTRAP,
+          repo.resolve(RepoLoader.DEFAULT_DATA_DIR),
+          RepoLoader.DEFAULT_GRPC_PORT,
+          RepoLoader.DEFAULT_FLIGHT_PORT);
     }
-    String project = doc.get("project") instanceof String s ? s : "";
-    String bootstrap = RepoLoader.DEFAULT_BOOTSTRAP;
-    if (doc.get("kafka") instanceof Map<?, ?> k && k.get("bootstrap") instanceof String b) {
-      bootstrap = b;
+    Project p;
+    try {
+      p = RepoLoader.loadConfig(repo);
+    } catch (RegistryValidationException e) {
+      throw new IOException(e.getMessage(), e);
     }
-    String dataDir = doc.get("data_dir") instanceof String d ? d : RepoLoader.DEFAULT_DATA_DIR;
-    int grpc = RepoLoader.DEFAULT_GRPC_PORT;
-    int flight = RepoLoader.DEFAULT_FLIGHT_PORT;
-    if (doc.get("ports") instanceof Map<?, ?> p) {
-      if (p.get("grpc") instanceof Integer g) {
-        grpc = g;
-      }
-      if (p.get("flight") instanceof Integer f) {
-        flight = f;
-      }
-    }
-    Path data = Path.of(dataDir);
+    Path data = Path.of(p.getDataDir());
     return new RepoSettings(
-        repo, project, bootstrap, data.isAbsolute() ? data : repo.resolve(data), grpc, flight);
+        repo,
+        p.getName(),
+        p.getKafkaBootstrap(),
+        data.isAbsolute() ? data : repo.resolve(data),
+        p.getGrpcPort(),
+        p.getFlightPort());
   }
 
   /** The embedded registry store: {@code <data_dir>/registry}. */

@@ -109,6 +109,36 @@ public final class RepoLoader {
     return new RepoLoader(root).run();
   }
 
+  /**
+   * Loads and validates only the repo's {@code quiver.yaml}, by the same rules as {@link #load}:
+   * what a process needs to start (project, Kafka bootstrap, data directory, ports) while the
+   * registry files may still have errors.
+   *
+   * @throws RegistryValidationException listing every problem of quiver.yaml, if there is any
+   */
+  public static Project loadConfig(Path root) throws RegistryValidationException {
+    return new RepoLoader(root).config();
+  }
+
+  private Project config() throws RegistryValidationException {
+    Path config = root.resolve(CONFIG_FILE);
+    String name = display(config);
+    int before = problems.size();
+    Node doc = parse(config, name);
+    Project project = null;
+    if (doc == null && problems.size() == before) {
+      problems.add(new Location(name, 1, 1), "missing required key 'project' in " + CONFIG_FILE);
+    } else if (doc != null) {
+      YamlMap top = YamlMap.of(name, doc, CONFIG_FILE, problems);
+      top.allowOnly(RegistryKeys.BY_DEFINITION.get("configFile"));
+      project = project(top);
+    }
+    if (!problems.isEmpty()) {
+      throw new RegistryValidationException(problems.all());
+    }
+    return project;
+  }
+
   private FeatureRepo run() throws RegistryValidationException {
     Path config = root.resolve(CONFIG_FILE);
     if (!Files.isRegularFile(config)) {
