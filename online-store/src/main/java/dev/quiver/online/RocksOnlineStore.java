@@ -182,11 +182,74 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
       RocksOnlineStore store =
           new RocksOnlineStore(
               dir, cache, dbOptions, otherOptions, rowOptions, db, descriptors, opened);
-      store.loadFeatureIds();
+      try {
+        store.upgradeTiles();
+        store.loadFeatureIds();
+      } catch (RocksDBException | RuntimeException e) {
+        store.close();
+        throw e;
+      }
       return store;
     } catch (RocksDBException e) {
       throw new IOException("cannot open the online store in " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The metadata key holding the format of the tiles' aggregation states. */
+  private static final byte[] TILE_FORMAT_KEY = "tile_format".getBytes(StandardCharsets.UTF_8);
+
+  /**
+   * Tiles written in an older state format cannot be read (they held sums rounded in arrival order,
+   * which exact sums replace). Their column families are dropped and their views' positions
+   * forgotten, so ingestion replays those views from the start of their topics, rebuilding the
+   * tiles; the rows replay harmlessly, since newer-wins keeps what is there. Positions go first, so
+   * a crash in between leaves views that replay, never tiles that miss history.
+   */
+  private void upgradeTiles() throws RocksDBException {
+    byte[] stored = db.get(meta, TILE_FORMAT_KEY);
+    int format = stored == null ? 1 : ByteBuffer.wrap(stored).getInt();
+    if (format == AggregateState.FORMAT) {
+      return;
+    }
+    // Only views whose tiles hold states replay; an empty tiles family has nothing to misread.
+    Map<ViewId, ColumnFamilyHandle> old = new HashMap<>();
+    for (Map.Entry<ViewId, ColumnFamilyHandle> t : tiles.entrySet()) {
+      try (RocksIterator it = db.newIterator(t.getValue())) {
+        it.seekToFirst();
+        if (it.isValid()) {
+          old.put(t.getKey(), t.getValue());
+        }
+      }
+    }
+    if (!old.isEmpty()) {
+      try (WriteBatch wb = new WriteBatch();
+          RocksIterator it = db.newIterator(meta)) {
+        for (ViewId view : old.keySet()) {
+          byte[] prefix = ("p/" + view + "/").getBytes(StandardCharsets.UTF_8);
+          for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+            wb.delete(meta, it.key());
+          }
+        }
+        db.write(writeOptions, wb);
+      }
+      for (Map.Entry<ViewId, ColumnFamilyHandle> t : old.entrySet()) {
+        db.dropColumnFamily(t.getValue());
+        handles.remove(t.getValue());
+        t.getValue().close();
+        ColumnFamilyHandle fresh =
+            db.createColumnFamily(
+                new ColumnFamilyDescriptor(
+                    (TILES_PREFIX + t.getKey()).getBytes(StandardCharsets.UTF_8), otherOptions));
+        handles.add(fresh);
+        tiles.put(t.getKey(), fresh);
+      }
+    }
+    db.put(meta, TILE_FORMAT_KEY, ByteBuffer.allocate(4).putInt(AggregateState.FORMAT).array());
+  }
+
+  private static boolean startsWith(byte[] key, byte[] prefix) {
+    return key.length >= prefix.length
+        && java.util.Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
   }
 
   /** The options every column family shares: the table format, compaction, compression. */

@@ -12,12 +12,16 @@ import java.io.UncheckedIOException;
 /**
  * The partial state of one aggregation over some rows: what a tile holds online, and what the
  * offline engine folds rows into. Every function keeps the fields it needs: a count of rows (or of
- * non-null inputs), sums, the extreme value, the last value with its order key. States merge, so a
- * window is the merge of its tiles. Mutable; not thread-safe.
+ * non-null inputs), an exact sum ({@link ExactSum}), an int64 sum, the extreme value, the last
+ * value with its order key. States merge, so a window is the merge of its tiles. Mutable; not
+ * thread-safe.
+ *
+ * <p>The storage form starts with a format byte ({@link #FORMAT}); a state of another format is
+ * refused rather than misread.
  */
 public final class AggregateState {
   long count;
-  double doubleSum;
+  ExactSum sum;
   long longSum;
   Value extreme;
   OrderKey lastOrder;
@@ -28,25 +32,37 @@ public final class AggregateState {
     return count;
   }
 
-  private static final int HAS_DOUBLE_SUM = 1;
+  /** The format of {@link #encode}'s bytes: 2 since sums became exact. */
+  public static final int FORMAT = 2;
+
+  private static final int HAS_SUM = 1;
   private static final int HAS_LONG_SUM = 2;
   private static final int HAS_EXTREME = 4;
   private static final int HAS_LAST = 8;
 
-  /** The storage form: a count, flags, then the fields the flags announce. */
+  /** ExactSum of the state, created when first needed. */
+  ExactSum sum() {
+    if (sum == null) {
+      sum = new ExactSum();
+    }
+    return sum;
+  }
+
+  /** The storage form: the format byte, a count, flags, then the fields the flags announce. */
   public byte[] encode() {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       int flags =
-          (doubleSum != 0 ? HAS_DOUBLE_SUM : 0)
+          (sum != null && !sum.isZero() ? HAS_SUM : 0)
               | (longSum != 0 ? HAS_LONG_SUM : 0)
               | (extreme != null ? HAS_EXTREME : 0)
               | (lastOrder != null ? HAS_LAST : 0);
+      out.writeRawByte(FORMAT);
       out.writeUInt64NoTag(count);
       out.writeRawByte(flags);
-      if ((flags & HAS_DOUBLE_SUM) != 0) {
-        out.writeDoubleNoTag(doubleSum);
+      if ((flags & HAS_SUM) != 0) {
+        sum.writeTo(out);
       }
       if ((flags & HAS_LONG_SUM) != 0) {
         out.writeSInt64NoTag(longSum);
@@ -71,11 +87,16 @@ public final class AggregateState {
   public static AggregateState decode(byte[] stored) {
     try {
       CodedInputStream in = CodedInputStream.newInstance(stored);
+      int format = stored.length == 0 ? -1 : in.readRawByte();
+      if (format != FORMAT) {
+        throw new IllegalStateException(
+            "an aggregation state in format " + format + ", not " + FORMAT + ", cannot be read");
+      }
       AggregateState s = new AggregateState();
       s.count = in.readUInt64();
       int flags = in.readRawByte();
-      if ((flags & HAS_DOUBLE_SUM) != 0) {
-        s.doubleSum = in.readDouble();
+      if ((flags & HAS_SUM) != 0) {
+        s.sum = ExactSum.readFrom(in);
       }
       if ((flags & HAS_LONG_SUM) != 0) {
         s.longSum = in.readSInt64();

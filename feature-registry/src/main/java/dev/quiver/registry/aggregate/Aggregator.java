@@ -19,9 +19,11 @@ import java.util.Objects;
  * - W) / h) * h}; online, rows are kept in tiles of one hop each.
  *
  * <p>Results: {@code count} is an int64 and 0 over no rows; {@code sum} is int64 for integer inputs
- * and double otherwise; {@code avg} is double; {@code min}, {@code max} and {@code last} have the
- * input's type; all but count are null over no rows. Null inputs are skipped ({@code count} without
- * input counts rows). Immutable and thread-safe.
+ * (wrapping on overflow, as int64 arithmetic does, so still independent of order) and double
+ * otherwise, the correctly rounded exact sum ({@link ExactSum}); {@code avg} is double, the exact
+ * mean rounded once; {@code min}, {@code max} and {@code last} have the input's type; all but count
+ * are null over no rows. Null inputs are skipped ({@code count} without input counts rows).
+ * Immutable and thread-safe.
  */
 public final class Aggregator {
   private final Aggregation spec;
@@ -85,11 +87,18 @@ public final class Aggregator {
     }
     s.count++;
     switch (function) {
-      case AGGREGATION_FUNCTION_SUM, AGGREGATION_FUNCTION_AVG -> {
+      case AGGREGATION_FUNCTION_SUM -> {
         if (integral) {
           s.longSum += ((Number) input).longValue();
         } else {
-          s.doubleSum += ((Number) input).doubleValue();
+          s.sum().add(((Number) input).doubleValue());
+        }
+      }
+      case AGGREGATION_FUNCTION_AVG -> {
+        if (integral) {
+          s.sum().add(((Number) input).longValue());
+        } else {
+          s.sum().add(((Number) input).doubleValue());
         }
       }
       case AGGREGATION_FUNCTION_MIN, AGGREGATION_FUNCTION_MAX -> {
@@ -111,7 +120,9 @@ public final class Aggregator {
   /** Folds {@code from} into {@code into}. */
   public void merge(AggregateState into, AggregateState from) {
     into.count += from.count;
-    into.doubleSum += from.doubleSum;
+    if (from.sum != null) {
+      into.sum().merge(from.sum);
+    }
     into.longSum += from.longSum;
     if (from.extreme != null && (into.extreme == null || better(from.extreme, into.extreme))) {
       into.extreme = from.extreme;
@@ -134,13 +145,12 @@ public final class Aggregator {
         }
         return integral
             ? Value.newBuilder().setInt64Value(s.longSum).build()
-            : Value.newBuilder().setDoubleValue(s.doubleSum).build();
+            : Value.newBuilder().setDoubleValue(s.sum().toDouble()).build();
       case AGGREGATION_FUNCTION_AVG:
         if (s.count == 0) {
           return Values.nullValue();
         }
-        double sum = s.doubleSum + s.longSum;
-        return Value.newBuilder().setDoubleValue(sum / s.count).build();
+        return Value.newBuilder().setDoubleValue(s.sum().divide(s.count)).build();
       case AGGREGATION_FUNCTION_MIN:
       case AGGREGATION_FUNCTION_MAX:
         return s.extreme == null ? Values.nullValue() : s.extreme;
