@@ -544,7 +544,7 @@ public final class OnlineServingService implements BindableService {
         Set<String> seen = new LinkedHashSet<>();
         for (int i = 0; i < refs.size(); i++) {
           String ref = refs.get(i);
-          if (!ref.matches("[A-Za-z_][A-Za-z0-9_]*(@[0-9]+)?:[A-Za-z_][A-Za-z0-9_]*")) {
+          if (dev.quiver.registry.FeatureRef.parse(ref).filter(r -> !r.isAll()).isEmpty()) {
             throw invalid(
                 "features["
                     + i

@@ -48,7 +48,7 @@ public final class ServingCatalog {
 
     /** {@code view__feature}, the column name with full feature names. */
     public String fullName() {
-      return view.name() + "__" + feature;
+      return dev.quiver.registry.FeatureRef.columnName(view.name(), feature);
     }
   }
 
@@ -97,10 +97,11 @@ public final class ServingCatalog {
   }
 
   private void add(FeatureView v, boolean active, ServedFeature f) {
-    String pinned = v.getName() + "@" + v.getVersion() + ":" + f.feature();
+    String pinned =
+        new dev.quiver.registry.FeatureRef(v.getName(), v.getVersion(), f.feature()).text();
     byReference.put(pinned, withReference(f, pinned));
     if (active) {
-      String plain = v.getName() + ":" + f.feature();
+      String plain = new dev.quiver.registry.FeatureRef(v.getName(), 0, f.feature()).text();
       byReference.put(plain, withReference(f, plain));
     }
   }

@@ -18,6 +18,7 @@ import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Diagnostic;
 import dev.quiver.registry.Durations;
+import dev.quiver.registry.FeatureRef;
 import dev.quiver.registry.FeatureRepo;
 import dev.quiver.registry.Location;
 import dev.quiver.registry.RegistryValidationException;
@@ -1119,8 +1120,8 @@ public final class RepoLoader {
         continue;
       }
       Location at = m.at(n);
-      int colon = ref.get().indexOf(':');
-      if (colon <= 0 || colon == ref.get().length() - 1 || ref.get().indexOf(':', colon + 1) >= 0) {
+      Optional<FeatureRef> parsed = FeatureRef.parse(ref.get());
+      if (parsed.isEmpty()) {
         problems.add(
             at,
             "invalid feature reference "
@@ -1128,8 +1129,21 @@ public final class RepoLoader {
                 + "; expected 'view:feature' or 'view:*'");
         continue;
       }
-      String viewName = ref.get().substring(0, colon);
-      String featureName = ref.get().substring(colon + 1);
+      if (parsed.get().version() != 0) {
+        problems.add(
+            at,
+            "feature reference "
+                + Messages.quote(ref.get())
+                + " pins a view version; feature services follow each view's newest version, so"
+                + " write '"
+                + parsed.get().view()
+                + ":"
+                + parsed.get().feature()
+                + "'");
+        continue;
+      }
+      String viewName = parsed.get().view();
+      String featureName = parsed.get().feature();
       FeatureView view = views.get(viewName);
       if (view == null) {
         problems.add(
@@ -1142,8 +1156,8 @@ public final class RepoLoader {
         continue;
       }
       List<String> names = featureNames(view);
-      List<String> selected = featureName.equals("*") ? names : List.of(featureName);
-      if (!featureName.equals("*") && !names.contains(featureName)) {
+      List<String> selected = parsed.get().isAll() ? names : List.of(featureName);
+      if (!parsed.get().isAll() && !names.contains(featureName)) {
         problems.add(
             at,
             what

@@ -63,7 +63,9 @@ public final class TimeRangeExport {
     List<String> features = new ArrayList<>();
     for (Feature f : v.getFeaturesList()) {
       features.add(f.getName());
-      columns.add(new ExportWriter.Column(v.getName() + "__" + f.getName(), f.getType()));
+      columns.add(
+          new ExportWriter.Column(
+              dev.quiver.registry.FeatureRef.columnName(v.getName(), f.getName()), f.getType()));
     }
     long from = Micros.of(start);
     long to = Micros.of(end);
@@ -98,7 +100,8 @@ public final class TimeRangeExport {
     }
     Map<String, Long> nullCounts = new java.util.LinkedHashMap<>();
     for (int f = 0; f < features.size(); f++) {
-      nullCounts.put(v.getName() + "__" + features.get(f), nulls[f]);
+      nullCounts.put(
+          dev.quiver.registry.FeatureRef.columnName(v.getName(), features.get(f)), nulls[f]);
     }
     return new TrainingSetExport.Summary(
         rows, nullCounts, Duration.ofNanos(System.nanoTime() - began));

@@ -16,6 +16,7 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
+import dev.quiver.registry.FeatureRef;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
@@ -110,7 +111,7 @@ public final class TrainingSetExport {
       RegistrySnapshot registry, String service, List<String> features) {
     List<String> out = new ArrayList<>();
     for (Requested r : resolve(registry, service, features)) {
-      out.add(r.view().getName() + "__" + r.feature());
+      out.add(FeatureRef.columnName(r.view().getName(), r.feature()));
     }
     return out;
   }
@@ -151,13 +152,13 @@ public final class TrainingSetExport {
                 + " (column "
                 + (seen.get(c) + 1)
                 + ") has the name of the output column of feature "
-                + c.replaceFirst("__", ":")
+                + FeatureRef.referenceOfColumn(c)
                 + "; rename or drop it in the entity table");
       }
       if (features.putIfAbsent(c, i) != null) {
         throw new IllegalArgumentException(
             "feature "
-                + c.replaceFirst("__", ":")
+                + FeatureRef.referenceOfColumn(c)
                 + " is requested twice; its output column "
                 + Messages.quote(c)
                 + " would appear twice");
@@ -232,7 +233,7 @@ public final class TrainingSetExport {
       inputs.add(input);
       List<String> columnNames = new ArrayList<>();
       for (Requested r : ordered) {
-        String column = v.getName() + "__" + r.feature();
+        String column = FeatureRef.columnName(v.getName(), r.feature());
         columnNames.add(column);
         featureColumns.add(new ExportWriter.Column(column, r.type()));
       }
@@ -359,24 +360,26 @@ public final class TrainingSetExport {
       throw new IllegalArgumentException("give a feature service or feature references");
     }
     for (String ref : features) {
-      int colon = ref.indexOf(':');
-      if (colon <= 0 || colon == ref.length() - 1) {
-        throw new IllegalArgumentException(
-            "feature "
-                + Messages.quote(ref)
-                + " is not a feature reference; expected view:feature");
-      }
-      FeatureView v = byRef.get(ref.substring(0, colon));
+      FeatureRef parsed =
+          FeatureRef.parse(ref)
+              .filter(r -> !r.isAll())
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "feature "
+                              + Messages.quote(ref)
+                              + " is not a feature reference; expected view:feature"));
+      FeatureView v = byRef.get(parsed.viewReference());
       if (v == null) {
         throw new UnknownFeatureException(
             "feature "
                 + Messages.quote(ref)
                 + ": no feature view "
-                + Messages.quote(ref.substring(0, colon))
+                + Messages.quote(parsed.viewReference())
                 + " in registry version "
                 + registry.getVersion());
       }
-      out.add(requested(v, ref.substring(colon + 1), ref));
+      out.add(requested(v, parsed.feature(), ref));
     }
     return out;
   }
