@@ -1,7 +1,6 @@
 package dev.quiver.ingestion;
 
 import com.google.protobuf.ByteString;
-import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
@@ -15,7 +14,6 @@ import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -72,19 +70,11 @@ public final class RecordProcessor {
       List<CompiledView> views,
       IngestionConfig.Limits limits) {
     this.limits = java.util.Objects.requireNonNull(limits, "limits");
-    Map<String, Entity> entities = new HashMap<>();
-    snapshot.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
     List<ViewPlan> plans = new ArrayList<>();
     Set<String> allKeys = new LinkedHashSet<>();
     for (CompiledView v : views) {
-      List<String> keys = new ArrayList<>();
-      List<Field> keyFields = new ArrayList<>();
-      for (String entity : v.view().getEntitiesList()) {
-        for (Field k : entities.get(entity).getJoinKeysList()) {
-          keys.add(k.getName());
-          keyFields.add(k);
-        }
-      }
+      List<Field> keyFields = dev.quiver.registry.JoinKeys.of(snapshot, v.view());
+      List<String> keys = keyFields.stream().map(Field::getName).toList();
       allKeys.addAll(keys);
       plans.add(new ViewPlan(ViewShape.of(v.view(), keyFields), v, List.copyOf(keys)));
     }

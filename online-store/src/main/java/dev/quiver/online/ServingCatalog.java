@@ -1,7 +1,6 @@
 package dev.quiver.online;
 
 import dev.quiver.proto.v1.Aggregation;
-import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
 import dev.quiver.proto.v1.FeatureReference;
 import dev.quiver.proto.v1.FeatureService;
@@ -62,13 +61,8 @@ public final class ServingCatalog {
 
   public static ServingCatalog of(RegistrySnapshot snapshot) {
     ServingCatalog c = new ServingCatalog(snapshot.getVersion());
-    Map<String, Entity> entities = new HashMap<>();
-    snapshot.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
     for (FeatureView v : snapshot.getFeatureViewsList()) {
-      List<Field> keys = new ArrayList<>();
-      for (String e : v.getEntitiesList()) {
-        keys.addAll(entities.get(e).getJoinKeysList());
-      }
+      List<Field> keys = dev.quiver.registry.JoinKeys.of(snapshot, v);
       ViewId id = ViewId.of(v);
       Duration ttl = Durations.fromProto(v.getTtl());
       boolean active = v.getState() != ViewState.VIEW_STATE_SUPERSEDED;

@@ -3,7 +3,6 @@ package dev.quiver.offline.export;
 import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
-import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.Field;
@@ -16,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -45,19 +43,15 @@ public final class TimeRangeExport {
     }
     long began = System.nanoTime();
     FeatureView v = find(registry, view);
-    Map<String, Entity> entities = new HashMap<>();
-    registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
     List<ExportWriter.Column> columns = new ArrayList<>();
     List<String> keys = new ArrayList<>();
-    for (String e : v.getEntitiesList()) {
-      for (Field k : entities.get(e).getJoinKeysList()) {
-        keys.add(k.getName());
-        ScalarType t = k.getType().getScalar();
-        columns.add(
-            new ExportWriter.Column(
-                k.getName(),
-                Types.of(t == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : t)));
-      }
+    for (Field k : dev.quiver.registry.JoinKeys.of(registry, v)) {
+      keys.add(k.getName());
+      ScalarType t = k.getType().getScalar();
+      columns.add(
+          new ExportWriter.Column(
+              k.getName(),
+              Types.of(t == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : t)));
     }
     columns.add(new ExportWriter.Column("event_ts", Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP)));
     List<String> features = new ArrayList<>();

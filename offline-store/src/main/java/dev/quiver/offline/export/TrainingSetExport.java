@@ -5,7 +5,6 @@ import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.proto.v1.Aggregation;
-import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
 import dev.quiver.proto.v1.FeatureReference;
 import dev.quiver.proto.v1.FeatureService;
@@ -17,6 +16,7 @@ import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.FeatureRef;
+import dev.quiver.registry.JoinKeys;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
@@ -87,14 +87,10 @@ public final class TrainingSetExport {
    */
   public static Map<String, ScalarType> joinKeys(
       RegistrySnapshot registry, String service, List<String> features) {
-    Map<String, Entity> entities = new HashMap<>();
-    registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
     Map<String, ScalarType> keys = new LinkedHashMap<>();
     for (Requested r : resolve(registry, service, features)) {
-      for (String e : r.view().getEntitiesList()) {
-        for (Field k : entities.get(e).getJoinKeysList()) {
-          keys.put(k.getName(), k.getType().getScalar());
-        }
+      for (Field k : JoinKeys.of(registry, r.view())) {
+        keys.put(k.getName(), k.getType().getScalar());
       }
     }
     return keys;
@@ -189,8 +185,6 @@ public final class TrainingSetExport {
     }
     ExportWriter.checkOutput(request.out());
     List<Requested> requested = resolve(registry, request.service(), request.features());
-    Map<String, Entity> entities = new HashMap<>();
-    registry.getEntitiesList().forEach(e -> entities.put(e.getName(), e));
 
     Map<String, List<Requested>> byView = new LinkedHashMap<>();
     for (Requested r : requested) {
@@ -205,11 +199,9 @@ public final class TrainingSetExport {
     for (List<Requested> group : byView.values()) {
       FeatureView v = group.get(0).view();
       List<String> keys = new ArrayList<>();
-      for (String e : v.getEntitiesList()) {
-        for (Field k : entities.get(e).getJoinKeysList()) {
-          keys.add(k.getName());
-          keyTypes.put(k.getName(), k.getType().getScalar());
-        }
+      for (Field k : JoinKeys.of(registry, v)) {
+        keys.add(k.getName());
+        keyTypes.put(k.getName(), k.getType().getScalar());
       }
       // The engine returns a view's row-level features first, then its aggregations.
       List<Requested> ordered = new ArrayList<>();
