@@ -14,6 +14,7 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.rows.Rfc3339;
 import dev.quiver.registry.rows.TimeRange;
 import dev.quiver.registry.util.Messages;
 import dev.quiver.registry.util.StrictUtf8;
@@ -22,16 +23,12 @@ import java.math.BigInteger;
 import java.nio.CharBuffer;
 import java.time.DateTimeException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Decodes JSON records of one source against its schema. Fields not in the schema are ignored;
@@ -45,9 +42,8 @@ import java.util.regex.Pattern;
  * timestamp_out_of_range}); JSON past the decoder's limits ({@code json_limit_exceeded}): nesting
  * deeper than {@value #MAX_NESTING_DEPTH}, a number longer than {@value #MAX_NUMBER_LENGTH}
  * characters, a string or a field name longer than {@value #MAX_STRING_LENGTH} characters. NUL
- * characters are valid Unicode and kept as they are. A leap second ({@code 23:59:60}) is read as
- * the last microsecond of the second before it ({@code 23:59:59.999999}), so it sorts after every
- * other time of that minute and before the next one.
+ * characters are valid Unicode and kept as they are. Timestamp text, leap seconds included, is read
+ * by {@link Rfc3339}, as entity tables are.
  *
  * <p>Java forms: bool Boolean, int32 Integer, int64 Long, float Float, double Double, string
  * String, bytes ByteString, timestamp Instant, list&lt;T&gt; an immutable List.
@@ -78,11 +74,6 @@ public final class JsonRecordDecoder {
                   .maxNameLength(MAX_STRING_LENGTH)
                   .build())
           .build();
-
-  /** {@code <date>T<hour>:<minute>:60[.fraction]<offset>}: a leap second. */
-  private static final Pattern LEAP_SECOND =
-      Pattern.compile(
-          "(\\d{4,}-\\d\\d-\\d\\d[Tt]\\d\\d:\\d\\d):60(?:\\.\\d+)?([Zz]|[+-]\\d\\d:\\d\\d)");
 
   private static final BigInteger LONG_MIN = BigInteger.valueOf(Long.MIN_VALUE);
   private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
@@ -255,20 +246,20 @@ public final class JsonRecordDecoder {
   private static Instant parseTimestamp(String text, String name) throws BadRecordException {
     Instant t;
     try {
-      t = OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+      t = Rfc3339.parse(text);
+    } catch (Rfc3339.NotALeapSecondException e) {
+      throw new BadRecordException(
+          DeadLetterReason.BAD_TIMESTAMP,
+          "'" + name + "' is " + Messages.quote(text) + ": " + e.getMessage());
     } catch (DateTimeException e) {
-      Matcher leap = LEAP_SECOND.matcher(text);
-      if (!leap.matches()) {
-        throw new BadRecordException(
-            DeadLetterReason.BAD_TIMESTAMP,
-            "'"
-                + name
-                + "' is "
-                + Messages.quote(text)
-                + "; expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, or epoch"
-                + " milliseconds");
-      }
-      t = parseTimestamp(leap.group(1) + ":59.999999" + leap.group(2), name);
+      throw new BadRecordException(
+          DeadLetterReason.BAD_TIMESTAMP,
+          "'"
+              + name
+              + "' is "
+              + Messages.quote(text)
+              + "; expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, or epoch"
+              + " milliseconds");
     }
     if (!TimeRange.contains(t)) {
       throw outOfRange(name, Messages.quote(text));

@@ -259,6 +259,11 @@ class JsonRecordDecoderTest {
         "{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:61Z\"}",
         DeadLetterReason.BAD_TIMESTAMP,
         "expected an RFC 3339 timestamp");
+    // The rule entity tables follow too: second 60 only where a leap second can be.
+    assertRejected(
+        "{\"id\":\"a\",\"ts\":\"2016-12-31T12:00:60Z\"}",
+        DeadLetterReason.BAD_TIMESTAMP,
+        "only a leap second at 23:59:60 UTC has");
   }
 
   @Test

@@ -1,13 +1,11 @@
 package dev.quiver.offline.export;
 
 import dev.quiver.offline.Micros;
+import dev.quiver.registry.rows.Rfc3339;
 import dev.quiver.registry.rows.TimeRange;
 import dev.quiver.registry.util.Messages;
+import java.time.DateTimeException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -15,17 +13,13 @@ import java.util.regex.Pattern;
  * 3339 text, epoch milliseconds, or a timestamp of any unit. Every form is checked against {@link
  * TimeRange}; a time outside it is refused rather than wrapped around.
  *
- * <p>A leap second ({@code 23:59:60}, UTC) is read as the last microsecond of its minute ({@code
- * 23:59:59.999999}): after every other time of that minute and before the next day, which is where
- * it happened.
+ * <p>RFC 3339 text, leap seconds included, is read by {@link Rfc3339}, as source records are.
  *
  * <p>Each method throws an {@link IllegalArgumentException} whose message says what is wrong with
  * the value; the caller prefixes where it is (file, row, column). Stateless and thread-safe.
  */
 final class EntityTimes {
   private static final Pattern EPOCH_MILLIS = Pattern.compile("-?[0-9]{1,19}");
-  private static final Pattern LEAP_SECOND =
-      Pattern.compile("(.*T[0-9]{2}:[0-9]{2}:)60((?:\\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))");
 
   private EntityTimes() {}
 
@@ -41,21 +35,12 @@ final class EntityTimes {
       return ofMillis(millis);
     }
     Instant instant;
-    Matcher leap = LEAP_SECOND.matcher(text);
     try {
-      if (leap.matches()) {
-        instant = OffsetDateTime.parse(leap.group(1) + "59" + leap.group(2)).toInstant();
-        if (instant.atOffset(ZoneOffset.UTC).toLocalTime().toSecondOfDay() != 86_399) {
-          throw new IllegalArgumentException(
-              "timestamp "
-                  + Messages.quote(text)
-                  + " has second 60, which only a leap second at 23:59:60 UTC has");
-        }
-        instant = instant.plusNanos(999_999_000L - instant.getNano());
-      } else {
-        instant = OffsetDateTime.parse(text).toInstant();
-      }
-    } catch (DateTimeParseException e) {
+      instant = Rfc3339.parse(text);
+    } catch (Rfc3339.NotALeapSecondException e) {
+      throw new IllegalArgumentException(
+          "timestamp " + Messages.quote(text) + ": " + e.getMessage());
+    } catch (DateTimeException e) {
       throw new IllegalArgumentException(
           "timestamp "
               + Messages.quote(text)
