@@ -86,19 +86,20 @@ public final class OnlineServingService implements BindableService {
       int maxEntities, long maxResponseBytes, int maxInflightEntities, int inlineEntities) {
     public Limits {
       if (maxEntities < 1) {
-        throw new IllegalArgumentException("maxEntities must be positive: " + maxEntities);
+        throw new IllegalArgumentException("--max-entities must be at least 1, got " + maxEntities);
       }
       if (maxResponseBytes < 1024) {
         throw new IllegalArgumentException(
-            "the response budget must be at least 1024 bytes: " + maxResponseBytes);
+            "the response budget (--max-response-mb) must be at least 1024 bytes, got "
+                + maxResponseBytes);
       }
       if (maxInflightEntities < maxEntities) {
         throw new IllegalArgumentException(
-            "the in-flight limit ("
+            "--max-inflight-entities ("
                 + maxInflightEntities
-                + " entity rows) must allow one request of the largest size ("
+                + ") must be at least --max-entities ("
                 + maxEntities
-                + ")");
+                + "), or no request of the largest size could ever be served");
       }
       if (inlineEntities < 0) {
         throw new IllegalArgumentException("inlineEntities must not be negative");

@@ -96,11 +96,16 @@ final class FlightExportService extends NoOpFlightProducer {
     static final java.time.Duration DEFAULT_TOTAL = java.time.Duration.ofHours(1);
 
     Limits {
-      if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-        throw new IllegalArgumentException("the export idle timeout must be positive");
+      checkTimeouts(idleTimeout, totalTimeout);
+    }
+
+    /** Refuses timeouts that are not positive, naming the setting. */
+    static void checkTimeouts(java.time.Duration idle, java.time.Duration total) {
+      if (idle.isNegative() || idle.isZero()) {
+        throw new IllegalArgumentException(IDLE_SETTING + " must be positive, got " + idle);
       }
-      if (totalTimeout.isNegative() || totalTimeout.isZero()) {
-        throw new IllegalArgumentException("the export time limit must be positive");
+      if (total.isNegative() || total.isZero()) {
+        throw new IllegalArgumentException(TOTAL_SETTING + " must be positive, got " + total);
       }
     }
   }

@@ -174,7 +174,7 @@ public final class QuiverServer implements AutoCloseable {
      */
     public Options withMaxLagRecords(long max) {
       if (max < 0) {
-        throw new IllegalArgumentException("the lag bound must not be negative: " + max);
+        throw new IllegalArgumentException("--max-lag-records must not be negative, got " + max);
       }
       Options c = copy();
       c.maxLagRecords = max;
@@ -242,10 +242,7 @@ public final class QuiverServer implements AutoCloseable {
      * export may take (default 1 h). An export past either fails and frees its slot.
      */
     public Options withExportTimeouts(Duration idle, Duration total) {
-      if (idle.isNegative() || idle.isZero() || total.isNegative() || total.isZero()) {
-        throw new IllegalArgumentException(
-            "export timeouts must be positive: idle " + idle + ", total " + total);
-      }
+      FlightExportService.Limits.checkTimeouts(idle, total);
       Options c = copy();
       c.exportIdleTimeout = idle;
       c.exportTotalTimeout = total;

@@ -153,49 +153,39 @@ final class ServeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  private java.time.Duration exportTimeout(long seconds) {
-    if (seconds < 1) {
-      throw usage("export time limits must be at least 1 second, got " + seconds);
-    }
-    return java.time.Duration.ofSeconds(seconds);
-  }
-
-  private IngestionConfig.Limits ingestionLimits() {
-    if (maxValueBytes < 1) {
-      throw usage("--max-value-bytes must be at least 1, got " + maxValueBytes);
-    }
-    if (maxRowBytes < maxValueBytes) {
-      throw usage(
-          "--max-row-bytes ("
-              + maxRowBytes
-              + ") must be at least --max-value-bytes ("
-              + maxValueBytes
-              + ")");
-    }
-    if (maxLagRecords < 0) {
-      throw usage("--max-lag-records must not be negative, got " + maxLagRecords);
-    }
-    return new IngestionConfig.Limits(maxValueBytes, maxRowBytes);
-  }
-
-  private OnlineServingService.Limits lookupLimits() {
-    if (maxEntities < 1) {
-      throw usage("--max-entities must be at least 1, got " + maxEntities);
-    }
+  /**
+   * The options the flags ask for. The settings check their own values (each names its flag); a
+   * value they refuse is a usage error here.
+   */
+  private QuiverServer.Options options(RepoSettings settings) {
     if (maxResponseMb < 1 || maxResponseMb > 1 << 20) {
       throw usage("--max-response-mb must be from 1 to " + (1 << 20) + ", got " + maxResponseMb);
     }
-    if (maxInflightEntities < maxEntities) {
-      throw usage(
-          "--max-inflight-entities ("
-              + maxInflightEntities
-              + ") must be at least --max-entities ("
-              + maxEntities
-              + "), or no request of the largest size could ever be served");
+    try {
+      return QuiverServer.Options.defaults(settings)
+          .withEmbeddedKafka(embeddedKafka)
+          .withBootstrap(bootstrap)
+          .withGrpcPort(port)
+          .withFlightPort(flightPort)
+          .withMaxConcurrentExports(maxExports)
+          .withMaxExportRows(maxExportRows)
+          .withLookupLimits(
+              new OnlineServingService.Limits(
+                  maxEntities,
+                  maxResponseMb << 20,
+                  maxInflightEntities,
+                  OnlineServingService.Limits.defaults().inlineEntities()))
+          .withIngestionLimits(new IngestionConfig.Limits(maxValueBytes, maxRowBytes))
+          .withMaxLagRecords(maxLagRecords)
+          .withExportTimeouts(
+              java.time.Duration.ofSeconds(exportIdleSeconds),
+              java.time.Duration.ofSeconds(exportMaxSeconds))
+          .withHost(host)
+          .withCacheBytes(cacheMb * 1024L * 1024L)
+          .withOfflineCommitInterval(java.time.Duration.ofSeconds(offlineCommitSeconds));
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
     }
-    OnlineServingService.Limits d = OnlineServingService.Limits.defaults();
-    return new OnlineServingService.Limits(
-        maxEntities, maxResponseMb << 20, maxInflightEntities, d.inlineEntities());
   }
 
   private picocli.CommandLine.ParameterException usage(String message) {
@@ -205,24 +195,7 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     RepoSettings settings = RepoSettings.read(repo);
-    QuiverServer.Options options =
-        QuiverServer.Options.defaults(settings)
-            .withEmbeddedKafka(embeddedKafka)
-            .withBootstrap(bootstrap)
-            .withGrpcPort(port)
-            .withFlightPort(flightPort)
-            .withMaxConcurrentExports(maxExports)
-            .withMaxExportRows(maxExportRows)
-            .withLookupLimits(lookupLimits())
-            .withIngestionLimits(ingestionLimits())
-            .withMaxLagRecords(maxLagRecords)
-            .withExportTimeouts(exportTimeout(exportIdleSeconds), exportTimeout(exportMaxSeconds));
-    options =
-        options
-            .withHost(host)
-            .withCacheBytes(cacheMb * 1024L * 1024L)
-            .withOfflineCommitInterval(java.time.Duration.ofSeconds(offlineCommitSeconds));
-    QuiverServer server = QuiverServer.start(options);
+    QuiverServer server = QuiverServer.start(options(settings));
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

@@ -99,6 +99,25 @@ class CliTest {
   }
 
   @Test
+  void serveRefusesLimitsThatCannotWorkBeforeStartingAndNamesTheFlag() {
+    String[][] cases = {
+      {"--max-entities", "10", "--max-inflight-entities", "5", "--max-inflight-entities"},
+      {"--max-entities", "0", "--max-entities", "0", "--max-entities"},
+      {"--max-value-bytes", "2", "--max-row-bytes", "1", "--max-row-bytes"},
+      {"--max-lag-records", "-1", "--max-lag-records", "-1", "--max-lag-records"},
+      {"--export-idle-seconds", "0", "--export-idle-seconds", "0", "--export-idle-seconds"},
+      {"--export-max-seconds", "-3", "--export-max-seconds", "-3", "--export-max-seconds"},
+      {"--max-response-mb", "0", "--max-response-mb", "0", "--max-response-mb"},
+      {"--max-exports", "0", "--max-exports", "0", "export"},
+    };
+    for (String[] c : cases) {
+      Result r = run("serve", repo.toString(), c[0], c[1], c[2], c[3]);
+      assertThat(r.exit()).as(String.join(" ", c)).isEqualTo(2);
+      assertThat(r.err()).as(String.join(" ", c)).contains(c[4]);
+    }
+  }
+
+  @Test
   void planApplyListAndShow() throws IOException {
     Result plan = run("plan", repo.toString(), "--output", "json");
     assertThat(plan.exit()).isZero();
