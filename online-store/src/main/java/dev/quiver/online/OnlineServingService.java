@@ -260,7 +260,7 @@ public final class OnlineServingService implements BindableService {
     Runnable work =
         () -> {
           try {
-            serve(request, response, context);
+            serve(request, rows, response, context);
           } finally {
             admission.release(rows);
           }
@@ -279,13 +279,17 @@ public final class OnlineServingService implements BindableService {
   }
 
   private void serve(
-      GetOnlineFeaturesRequest request, StreamObserver<EncodedResponse> response, Context context) {
+      GetOnlineFeaturesRequest request,
+      int rows,
+      StreamObserver<EncodedResponse> response,
+      Context context) {
     EncodedResponse result;
     try {
       if (context.isCancelled()) {
         throw new LookupBudget.CancelledException();
       }
-      result = encode(request, new LookupBudget(limits.maxResponseBytes(), context::isCancelled));
+      result =
+          encode(request, rows, new LookupBudget(limits.maxResponseBytes(), context::isCancelled));
     } catch (BadRequest e) {
       response.onError(e.status.asRuntimeException());
       return;
@@ -365,12 +369,14 @@ public final class OnlineServingService implements BindableService {
     }
   }
 
-  /** Serves one request into the response's wire form, within {@code budget}. */
-  EncodedResponse encode(GetOnlineFeaturesRequest request, LookupBudget budget)
+  /**
+   * Serves one request into the response's wire form, within {@code budget}; {@code rows} is what
+   * {@link #checkEntities} found when the request was admitted.
+   */
+  EncodedResponse encode(GetOnlineFeaturesRequest request, int rows, LookupBudget budget)
       throws BadRequest, IOException {
     ServingCatalog cat = catalog.get();
     List<ServingCatalog.ServedFeature> features = resolve(request, cat);
-    int rows = checkEntities(request);
 
     // Views to read and the join key columns each needs, in first-use order.
     Map<ViewId, List<Field>> views = new LinkedHashMap<>();

@@ -293,6 +293,8 @@ public final class QuiverServer implements AutoCloseable {
   private ScheduledExecutorService watcher;
   private final RepeatingFailureLog registryFailures =
       new RepeatingFailureLog(LOG, "registry", Duration.ofMinutes(1));
+  private final RepeatingFailureLog healthFailures =
+      new RepeatingFailureLog(LOG, "health", Duration.ofMinutes(1));
   private volatile long servedVersion;
   private volatile ServingStatus lookupHealth = ServingStatus.SERVING;
   private volatile String lookupHealthReasons = "";
@@ -515,18 +517,21 @@ public final class QuiverServer implements AutoCloseable {
       java.util.Collections.sort(problems);
       String reasons = String.join("; ", problems);
       ServingStatus status = problems.isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-      if (status != lookupHealth || !reasons.equals(lookupHealthReasons)) {
+      // Logged when the status changes only: a lag figure changes with every check, and the
+      // sources log their own failures.
+      if (status != lookupHealth) {
         if (status == ServingStatus.NOT_SERVING) {
           LOG.warn("lookups reported NOT_SERVING to health checks: {}", reasons);
-        } else if (lookupHealth == ServingStatus.NOT_SERVING) {
+        } else {
           LOG.info("lookups reported SERVING to health checks again");
         }
         health.setStatus(OnlineServingGrpc.SERVICE_NAME, status);
         lookupHealth = status;
-        lookupHealthReasons = reasons;
       }
+      lookupHealthReasons = reasons;
+      healthFailures.success();
     } catch (RuntimeException e) {
-      registryFailures.failure("checking ingestion's health failed (" + e + ")", e);
+      healthFailures.failure("checking ingestion's health failed (" + e + ")", e);
     }
   }
 

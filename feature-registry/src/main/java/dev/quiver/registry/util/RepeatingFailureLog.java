@@ -19,7 +19,8 @@ public final class RepeatingFailureLog {
   private final long intervalNanos;
   private final LongSupplier nanoTime;
 
-  private boolean failing;
+  // Volatile so that success(), called on every good request, costs one read while nothing fails.
+  private volatile boolean failing;
   private long lastLogged;
   private long suppressed;
   private long total;
@@ -66,18 +67,26 @@ public final class RepeatingFailureLog {
     }
   }
 
-  /** Records a success; logs that the failure cleared if it was failing. */
-  public synchronized void success() {
-    if (failing) {
-      failing = false;
-      log.info("{}: recovered after {} failures", what, total);
-      total = 0;
-      suppressed = 0;
+  /**
+   * Records a success; logs that the failure cleared if it was failing. Takes no lock while nothing
+   * is failing, so it may be called on every request of a hot path.
+   */
+  public void success() {
+    if (!failing) {
+      return;
+    }
+    synchronized (this) {
+      if (failing) {
+        failing = false;
+        log.info("{}: recovered after {} failures", what, total);
+        total = 0;
+        suppressed = 0;
+      }
     }
   }
 
   /** Whether the last report was a failure. */
-  public synchronized boolean failing() {
+  public boolean failing() {
     return failing;
   }
 
