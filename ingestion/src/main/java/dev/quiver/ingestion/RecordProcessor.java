@@ -1,5 +1,6 @@
 package dev.quiver.ingestion;
 
+import com.google.common.base.Utf8;
 import com.google.protobuf.ByteString;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.RegistrySnapshot;
@@ -160,18 +161,18 @@ public final class RecordProcessor {
   /** Refuses a row with a value or a total over the limits, or a time outside the range. */
   private void check(ViewPlan plan, List<Object> key, Object[] features, Object[] inputs)
       throws RefusedRow {
+    // Labels are put together only for a refusal: this runs for every value of every row.
     long row = 0;
     for (int i = 0; i < key.size(); i++) {
-      row += checkValue("join key '" + plan.keyFields().get(i) + "'", key.get(i));
+      row += checkValue("join key", plan.keyFields().get(i), key.get(i));
     }
     for (int i = 0; i < features.length; i++) {
-      row += checkValue("feature '" + plan.shape().features().get(i) + "'", features[i]);
+      row += checkValue("feature", plan.shape().features().get(i), features[i]);
     }
     for (int i = 0; i < inputs.length; i++) {
       row +=
           checkValue(
-              "input of aggregation '" + plan.shape().aggregations().get(i).getName() + "'",
-              inputs[i]);
+              "input of aggregation", plan.shape().aggregations().get(i).getName(), inputs[i]);
     }
     if (row > limits.maxRowBytes()) {
       throw new RefusedRow(
@@ -184,13 +185,15 @@ public final class RecordProcessor {
     }
   }
 
-  private long checkValue(String what, Object value) throws RefusedRow {
-    long size = size(what, value);
+  private long checkValue(String kind, String name, Object value) throws RefusedRow {
+    long size = size(kind, name, value);
     if (size > limits.maxValueBytes()) {
       throw new RefusedRow(
           DeadLetterReason.VALUE_TOO_LARGE,
-          what
-              + " is "
+          kind
+              + " '"
+              + name
+              + "' is "
               + size
               + " bytes, over the limit of "
               + limits.maxValueBytes()
@@ -200,12 +203,12 @@ public final class RecordProcessor {
   }
 
   /** The stored size of a value in its Java form; checks times against the accepted range. */
-  private static long size(String what, Object value) throws RefusedRow {
+  private static long size(String kind, String name, Object value) throws RefusedRow {
     if (value == null) {
       return 0;
     }
     if (value instanceof String s) {
-      return utf8Length(s);
+      return Utf8.encodedLength(s);
     }
     if (value instanceof ByteString b) {
       return b.size();
@@ -213,7 +216,7 @@ public final class RecordProcessor {
     if (value instanceof List<?> list) {
       long total = 0;
       for (Object o : list) {
-        total += size(what, o);
+        total += size(kind, name, o);
       }
       return total;
     }
@@ -221,7 +224,13 @@ public final class RecordProcessor {
       if (!TimeRange.contains(t)) {
         throw new RefusedRow(
             DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
-            what + " is " + t + ", outside the accepted times " + TimeRange.describe());
+            kind
+                + " '"
+                + name
+                + "' is "
+                + t
+                + ", outside the accepted times "
+                + TimeRange.describe());
       }
       return 8;
     }
@@ -232,19 +241,5 @@ public final class RecordProcessor {
       return 1;
     }
     return 8;
-  }
-
-  private static long utf8Length(String s) {
-    long n = s.length();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c >= 0x800) {
-        // Three bytes, or four for a surrogate pair (two chars).
-        n += Character.isSurrogate(c) ? 1 : 2;
-      } else if (c >= 0x80) {
-        n += 1;
-      }
-    }
-    return n;
   }
 }
