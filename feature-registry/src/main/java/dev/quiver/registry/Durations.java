@@ -1,6 +1,6 @@
 package dev.quiver.registry;
 
-import dev.quiver.registry.rows.TimeRange;
+import dev.quiver.registry.semantics.TimeRange;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.regex.Matcher;

@@ -25,7 +25,7 @@ public enum DeadLetterReason {
   BAD_TIMESTAMP,
   /**
    * An event, created or timestamp-valued field lies outside {@link
-   * dev.quiver.registry.rows.TimeRange}.
+   * dev.quiver.registry.semantics.TimeRange}.
    */
   TIMESTAMP_OUT_OF_RANGE,
   /**

@@ -8,11 +8,11 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.logic.CompiledExpression;
 import dev.quiver.registry.logic.CompiledView;
 import dev.quiver.registry.logic.ExpressionException;
-import dev.quiver.registry.rows.OrderKey;
-import dev.quiver.registry.rows.TimeRange;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.OrderKey;
+import dev.quiver.registry.semantics.TimeRange;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -74,7 +74,7 @@ public final class RecordProcessor {
     List<ViewPlan> plans = new ArrayList<>();
     Set<String> allKeys = new LinkedHashSet<>();
     for (CompiledView v : views) {
-      List<Field> keyFields = dev.quiver.registry.JoinKeys.of(snapshot, v.view());
+      List<Field> keyFields = dev.quiver.registry.semantics.JoinKeys.of(snapshot, v.view());
       List<String> keys = keyFields.stream().map(Field::getName).toList();
       allKeys.addAll(keys);
       plans.add(new ViewPlan(ViewShape.of(v.view(), keyFields), v, List.copyOf(keys)));

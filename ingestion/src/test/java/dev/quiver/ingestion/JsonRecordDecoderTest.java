@@ -8,7 +8,7 @@ import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.KafkaSource;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Types;
-import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.semantics.OrderKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;

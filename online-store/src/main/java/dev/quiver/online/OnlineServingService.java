@@ -551,7 +551,9 @@ public final class OnlineServingService implements BindableService {
         Set<String> seen = new LinkedHashSet<>();
         for (int i = 0; i < refs.size(); i++) {
           String ref = refs.get(i);
-          if (dev.quiver.registry.FeatureRef.parse(ref).filter(r -> !r.isAll()).isEmpty()) {
+          if (dev.quiver.registry.semantics.FeatureRef.parse(ref)
+              .filter(r -> !r.isAll())
+              .isEmpty()) {
             throw invalid(
                 "features["
                     + i

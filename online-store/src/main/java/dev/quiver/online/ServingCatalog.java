@@ -47,7 +47,7 @@ public final class ServingCatalog {
 
     /** {@code view__feature}, the column name with full feature names. */
     public String fullName() {
-      return dev.quiver.registry.FeatureRef.columnName(view.name(), feature);
+      return dev.quiver.registry.semantics.FeatureRef.columnName(view.name(), feature);
     }
   }
 
@@ -62,7 +62,7 @@ public final class ServingCatalog {
   public static ServingCatalog of(RegistrySnapshot snapshot) {
     ServingCatalog c = new ServingCatalog(snapshot.getVersion());
     for (FeatureView v : snapshot.getFeatureViewsList()) {
-      List<Field> keys = dev.quiver.registry.JoinKeys.of(snapshot, v);
+      List<Field> keys = dev.quiver.registry.semantics.JoinKeys.of(snapshot, v);
       ViewId id = ViewId.of(v);
       Duration ttl = Durations.fromProto(v.getTtl());
       boolean active = v.getState() != ViewState.VIEW_STATE_SUPERSEDED;
@@ -92,10 +92,12 @@ public final class ServingCatalog {
 
   private void add(FeatureView v, boolean active, ServedFeature f) {
     String pinned =
-        new dev.quiver.registry.FeatureRef(v.getName(), v.getVersion(), f.feature()).text();
+        new dev.quiver.registry.semantics.FeatureRef(v.getName(), v.getVersion(), f.feature())
+            .text();
     byReference.put(pinned, withReference(f, pinned));
     if (active) {
-      String plain = new dev.quiver.registry.FeatureRef(v.getName(), 0, f.feature()).text();
+      String plain =
+          new dev.quiver.registry.semantics.FeatureRef(v.getName(), 0, f.feature()).text();
       byReference.put(plain, withReference(f, plain));
     }
   }

@@ -3,7 +3,7 @@ package dev.quiver.online;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import dev.quiver.proto.v1.Value;
-import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.semantics.OrderKey;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -4,7 +4,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.ExtensionRegistryLite;
 import dev.quiver.proto.v1.Value;
-import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.semantics.OrderKey;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

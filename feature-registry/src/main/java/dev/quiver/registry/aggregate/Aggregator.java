@@ -7,8 +7,8 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Durations;
-import dev.quiver.registry.rows.OrderKey;
 import dev.quiver.registry.rows.Values;
+import dev.quiver.registry.semantics.OrderKey;
 import java.util.Objects;
 
 /**

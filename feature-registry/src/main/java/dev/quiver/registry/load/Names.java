@@ -48,7 +48,7 @@ final class Names {
           + " is not a valid name: expected letters, digits and underscores, starting with a letter"
           + " or underscore, at most 63 characters";
     }
-    if (name.contains(dev.quiver.registry.FeatureRef.COLUMN_SEPARATOR)) {
+    if (name.contains(dev.quiver.registry.semantics.FeatureRef.COLUMN_SEPARATOR)) {
       return Messages.quote(name)
           + " is not a valid name: '__' is reserved as the view__feature separator";
     }

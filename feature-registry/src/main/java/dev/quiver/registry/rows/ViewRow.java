@@ -1,5 +1,6 @@
 package dev.quiver.registry.rows;
 
+import dev.quiver.registry.semantics.OrderKey;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;

@@ -1,8 +1,8 @@
 package dev.quiver.offline.export;
 
 import dev.quiver.offline.Micros;
-import dev.quiver.registry.rows.Rfc3339;
-import dev.quiver.registry.rows.TimeRange;
+import dev.quiver.registry.semantics.Rfc3339;
+import dev.quiver.registry.semantics.TimeRange;
 import dev.quiver.registry.util.Messages;
 import java.time.DateTimeException;
 import java.time.Instant;

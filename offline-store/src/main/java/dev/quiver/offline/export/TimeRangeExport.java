@@ -45,7 +45,7 @@ public final class TimeRangeExport {
     FeatureView v = find(registry, view);
     List<ExportWriter.Column> columns = new ArrayList<>();
     List<String> keys = new ArrayList<>();
-    for (Field k : dev.quiver.registry.JoinKeys.of(registry, v)) {
+    for (Field k : dev.quiver.registry.semantics.JoinKeys.of(registry, v)) {
       keys.add(k.getName());
       ScalarType t = k.getType().getScalar();
       columns.add(
@@ -59,7 +59,8 @@ public final class TimeRangeExport {
       features.add(f.getName());
       columns.add(
           new ExportWriter.Column(
-              dev.quiver.registry.FeatureRef.columnName(v.getName(), f.getName()), f.getType()));
+              dev.quiver.registry.semantics.FeatureRef.columnName(v.getName(), f.getName()),
+              f.getType()));
     }
     long from = Micros.of(start);
     long to = Micros.of(end);
@@ -95,7 +96,8 @@ public final class TimeRangeExport {
     Map<String, Long> nullCounts = new java.util.LinkedHashMap<>();
     for (int f = 0; f < features.size(); f++) {
       nullCounts.put(
-          dev.quiver.registry.FeatureRef.columnName(v.getName(), features.get(f)), nulls[f]);
+          dev.quiver.registry.semantics.FeatureRef.columnName(v.getName(), features.get(f)),
+          nulls[f]);
     }
     return new TrainingSetExport.Summary(
         rows, nullCounts, Duration.ofNanos(System.nanoTime() - began));

@@ -4,7 +4,7 @@ import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.registry.aggregate.AggregateState;
 import dev.quiver.registry.aggregate.Aggregator;
-import dev.quiver.registry.rows.OrderKey;
+import dev.quiver.registry.semantics.OrderKey;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;

@@ -111,7 +111,7 @@ class EntityTablesTest {
           .hasMessageContaining("outside the accepted range, from 1678-01-01T00:00:00Z");
     }
     assertThat(read("ok.csv", utf8("card_id,ts\nc1,1678-01-01T00:00:00Z\n")).get(0)[1])
-        .isEqualTo(dev.quiver.registry.rows.TimeRange.MIN_MICROS);
+        .isEqualTo(dev.quiver.registry.semantics.TimeRange.MIN_MICROS);
   }
 
   @Test

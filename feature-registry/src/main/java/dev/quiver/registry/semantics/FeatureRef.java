@@ -1,4 +1,4 @@
-package dev.quiver.registry;
+package dev.quiver.registry.semantics;
 
 import java.util.Objects;
 import java.util.Optional;

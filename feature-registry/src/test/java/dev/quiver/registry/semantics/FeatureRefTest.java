@@ -1,4 +1,4 @@
-package dev.quiver.registry;
+package dev.quiver.registry.semantics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.quiver.registry;
+package dev.quiver.registry.semantics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.registry.Types;
 import org.junit.jupiter.api.Test;
 
 class JoinKeysTest {

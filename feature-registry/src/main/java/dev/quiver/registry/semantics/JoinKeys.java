@@ -1,4 +1,4 @@
-package dev.quiver.registry;
+package dev.quiver.registry.semantics;
 
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.FeatureView;

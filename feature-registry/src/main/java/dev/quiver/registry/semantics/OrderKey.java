@@ -1,4 +1,4 @@
-package dev.quiver.registry.rows;
+package dev.quiver.registry.semantics;
 
 import java.util.Comparator;
 
