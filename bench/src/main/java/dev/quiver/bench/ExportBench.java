@@ -254,7 +254,7 @@ public final class ExportBench implements Callable<Integer> {
               new ViewRow(
                   shape,
                   List.of(user(r.nextInt(entities))),
-                  new OrderKey(ts, OrderKey.NO_CREATED_TIME, 0, i),
+                  new OrderKey(ts * 1000, OrderKey.NO_CREATED_TIME, 0, i),
                   values,
                   new Object[0]));
           if (batch.size() == 100_000 || i == history - 1) {

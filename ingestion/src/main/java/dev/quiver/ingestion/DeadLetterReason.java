@@ -29,6 +29,11 @@ public enum DeadLetterReason {
    */
   TIMESTAMP_OUT_OF_RANGE,
   /**
+   * The event timestamp is further ahead of the ingesting clock than {@code max_future} allows
+   * ({@link dev.quiver.registry.semantics.FutureEvents}); the message names both times.
+   */
+  FUTURE_TIMESTAMP,
+  /**
    * A string is not valid Unicode: invalid UTF-8 bytes inside a JSON object, or a lone UTF-16
    * surrogate (a {@code \\udc00} escape not forming a pair).
    */

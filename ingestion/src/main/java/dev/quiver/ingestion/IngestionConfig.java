@@ -1,5 +1,7 @@
 package dev.quiver.ingestion;
 
+import dev.quiver.registry.semantics.FutureEvents;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -30,7 +32,8 @@ public record IngestionConfig(
     String memberId,
     Map<String, Object> clientOverrides,
     Limits limits,
-    Health health) {
+    Health health,
+    Future future) {
 
   /** 1 MiB: the default {@link Limits#maxValueBytes()}. */
   public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
@@ -100,6 +103,23 @@ public record IngestionConfig(
     }
   }
 
+  /**
+   * The clock ingestion measures event times against, and how far ahead of it an event may be
+   * ({@link FutureEvents}): {@code quiver serve --max-future}. Serving answers as of the same
+   * clock.
+   */
+  public record Future(Clock clock, FutureEvents policy) {
+    public Future {
+      Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(policy, "policy");
+    }
+
+    /** The system clock, events up to {@link FutureEvents#DEFAULT_MAX_FUTURE} ahead. */
+    public static Future defaults() {
+      return new Future(Clock.systemUTC(), FutureEvents.defaults());
+    }
+  }
+
   public IngestionConfig {
     Objects.requireNonNull(bootstrapServers, "bootstrapServers");
     Objects.requireNonNull(groupPrefix, "groupPrefix");
@@ -110,6 +130,7 @@ public record IngestionConfig(
     clientOverrides = Map.copyOf(clientOverrides);
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(health, "health");
+    Objects.requireNonNull(future, "future");
   }
 
   /** The given settings with the default {@link Limits} and {@link Health}. */
@@ -130,7 +151,8 @@ public record IngestionConfig(
         memberId,
         clientOverrides,
         Limits.defaults(),
-        Health.defaults());
+        Health.defaults(),
+        Future.defaults());
   }
 
   /** The same settings with a stable member id. */
@@ -144,7 +166,8 @@ public record IngestionConfig(
         id,
         clientOverrides,
         limits,
-        health);
+        health,
+        future);
   }
 
   /** The same settings with other value limits. */
@@ -158,7 +181,8 @@ public record IngestionConfig(
         memberId,
         clientOverrides,
         l,
-        health);
+        health,
+        future);
   }
 
   /** The same settings with other health measurement. */
@@ -172,7 +196,23 @@ public record IngestionConfig(
         memberId,
         clientOverrides,
         limits,
-        h);
+        h,
+        future);
+  }
+
+  /** The same settings with another clock or future-event policy. */
+  public IngestionConfig withFuture(Future f) {
+    return new IngestionConfig(
+        bootstrapServers,
+        groupPrefix,
+        maxPollRecords,
+        pollTimeout,
+        retryBackoff,
+        memberId,
+        clientOverrides,
+        limits,
+        health,
+        f);
   }
 
   /**

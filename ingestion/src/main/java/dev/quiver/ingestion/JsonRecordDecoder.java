@@ -13,6 +13,7 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import dev.quiver.registry.semantics.Rfc3339;
 import dev.quiver.registry.semantics.TimeRange;
@@ -167,12 +168,12 @@ public final class JsonRecordDecoder {
           DeadLetterReason.MISSING_EVENT_TIMESTAMP,
           "event timestamp '" + eventField + "' is missing or null");
     }
-    long eventMillis = millis(eventField, event);
-    long createdMillis =
+    long eventMicros = micros(eventField, event);
+    long createdMicros =
         createdField.isEmpty() || fields.get(createdField) == null
             ? OrderKey.NO_CREATED_TIME
-            : millis(createdField, fields.get(createdField));
-    return new DecodedRecord(fields, eventMillis, createdMillis);
+            : micros(createdField, fields.get(createdField));
+    return new DecodedRecord(fields, eventMicros, createdMicros);
   }
 
   /**
@@ -198,16 +199,19 @@ public final class JsonRecordDecoder {
     }
   }
 
-  /** An event or created time in epoch milliseconds, refusing times outside {@link TimeRange}. */
-  private static long millis(String name, Object timestamp) throws BadRecordException {
+  /**
+   * An event or created time in epoch microseconds (a number is epoch milliseconds), refusing times
+   * outside {@link TimeRange}.
+   */
+  private static long micros(String name, Object timestamp) throws BadRecordException {
     if (timestamp instanceof Long l) {
       if (!TimeRange.containsMillis(l)) {
         throw outOfRange(name, l + " epoch milliseconds");
       }
-      return l;
+      return Micros.ofMillis(l);
     }
-    // Instants were checked against the range when read.
-    return ((Instant) timestamp).toEpochMilli();
+    // Instants were checked against the range, and truncated to microseconds, when read.
+    return Micros.of((Instant) timestamp);
   }
 
   private static BadRecordException outOfRange(String name, String value) {

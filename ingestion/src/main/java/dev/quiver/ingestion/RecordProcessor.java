@@ -104,7 +104,7 @@ public final class RecordProcessor {
     List<ViewRow> rows = new ArrayList<>(views.size());
     List<Failure> failures = List.of();
     OrderKey order =
-        new OrderKey(record.eventTimeMillis(), record.createdTimeMillis(), partition, offset);
+        new OrderKey(record.eventTimeMicros(), record.createdTimeMicros(), partition, offset);
     Map<String, Object> fields = record.fields();
     Map<String, Object> prepared = null;
     for (ViewPlan plan : views) {

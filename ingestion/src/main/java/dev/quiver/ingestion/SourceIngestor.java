@@ -6,12 +6,15 @@ import dev.quiver.registry.rows.RowSink;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
+import dev.quiver.registry.semantics.FutureEvents;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.RepeatingFailureLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -317,6 +320,7 @@ final class SourceIngestor implements AutoCloseable {
       advanced.add(new HashMap<>());
     }
     Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+    long clockMicros = Micros.of(config.future().clock().instant());
     for (TopicPartition tp : batch.partitions()) {
       SourcePartition sp = new SourcePartition(tp.topic(), tp.partition());
       List<ConsumerRecord<byte[], byte[]>> records = batch.records(tp);
@@ -329,6 +333,7 @@ final class SourceIngestor implements AutoCloseable {
         RecordProcessor.Result result;
         try {
           DecodedRecord decoded = processor.decoder().decode(r.value());
+          checkNotTooFarAhead(decoded, clockMicros);
           result =
               processor.process(decoded, tp.partition(), offset, view -> needs(view, sp, offset));
         } catch (BadRecordException e) {
@@ -502,6 +507,25 @@ final class SourceIngestor implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Refuses an event further ahead of the ingesting clock than the future-event policy allows. */
+  private void checkNotTooFarAhead(DecodedRecord record, long clockMicros)
+      throws BadRecordException {
+    FutureEvents policy = config.future().policy();
+    if (policy.refuses(record.eventTimeMicros(), clockMicros)) {
+      throw new BadRecordException(
+          DeadLetterReason.FUTURE_TIMESTAMP,
+          "the event timestamp "
+              + Micros.toInstant(record.eventTimeMicros())
+              + " is "
+              + java.time.Duration.of(record.eventTimeMicros() - clockMicros, ChronoUnit.MICROS)
+              + " ahead of the ingesting clock ("
+              + Micros.toInstant(clockMicros)
+              + "); at most "
+              + java.time.Duration.of(policy.maxFutureMicros(), ChronoUnit.MICROS)
+              + " is accepted (quiver serve --max-future)");
     }
   }
 }

@@ -66,17 +66,16 @@ class JsonRecordDecoderTest {
         .containsEntry("tags", List.of("x", "y"))
         .containsEntry("vec", List.of(0.5f, 1.0f))
         .doesNotContainKey("extra");
-    assertThat(r.eventTimeMillis())
-        .isEqualTo(Instant.parse("2026-03-01T09:00:00.250Z").toEpochMilli());
-    assertThat(r.createdTimeMillis()).isEqualTo(1700000000000L);
+    assertThat(r.eventTimeMicros()).isEqualTo(micros("2026-03-01T09:00:00.250Z"));
+    assertThat(r.createdTimeMicros()).isEqualTo(1700000000000_000L);
   }
 
   @Test
   void nullAndAbsentOptionalFieldsAreLeftOut() throws Exception {
     DecodedRecord r = decode("{\"id\":\"a\",\"ts\":1700000000000,\"d\":null}");
     assertThat(r.fields()).containsOnlyKeys("id", "ts");
-    assertThat(r.eventTimeMillis()).isEqualTo(1700000000000L);
-    assertThat(r.createdTimeMillis()).isEqualTo(OrderKey.NO_CREATED_TIME);
+    assertThat(r.eventTimeMicros()).isEqualTo(1700000000000_000L);
+    assertThat(r.createdTimeMicros()).isEqualTo(OrderKey.NO_CREATED_TIME);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -232,22 +231,22 @@ class JsonRecordDecoderTest {
 
   @Test
   void theEdgesOfTheAcceptedRangeAreAccepted() throws Exception {
-    assertThat(decode("{\"id\":\"a\",\"ts\":\"1678-01-01T00:00:00Z\"}").eventTimeMillis())
-        .isEqualTo(Instant.parse("1678-01-01T00:00:00Z").toEpochMilli());
-    assertThat(decode("{\"id\":\"a\",\"ts\":\"2261-12-31T23:59:59.999Z\"}").eventTimeMillis())
-        .isEqualTo(Instant.parse("2261-12-31T23:59:59.999Z").toEpochMilli());
-    assertThat(decode("{\"id\":\"a\",\"ts\":9214646399999}").eventTimeMillis())
-        .isEqualTo(9214646399999L);
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"1678-01-01T00:00:00Z\"}").eventTimeMicros())
+        .isEqualTo(micros("1678-01-01T00:00:00Z"));
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2261-12-31T23:59:59.999Z\"}").eventTimeMicros())
+        .isEqualTo(micros("2261-12-31T23:59:59.999Z"));
+    assertThat(decode("{\"id\":\"a\",\"ts\":9214646399999}").eventTimeMicros())
+        .isEqualTo(9214646399999_000L);
   }
 
   @Test
   void aLeapSecondIsTheLastMicrosecondOfTheSecondBefore() throws Exception {
-    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60Z\"}").eventTimeMillis())
-        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
-    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60.5Z\"}").eventTimeMillis())
-        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
-    assertThat(decode("{\"id\":\"a\",\"ts\":\"2017-01-01T00:59:60+01:00\"}").eventTimeMillis())
-        .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60Z\"}").eventTimeMicros())
+        .isEqualTo(micros("2016-12-31T23:59:59.999999Z"));
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2016-12-31T23:59:60.5Z\"}").eventTimeMicros())
+        .isEqualTo(micros("2016-12-31T23:59:59.999999Z"));
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2017-01-01T00:59:60+01:00\"}").eventTimeMicros())
+        .isEqualTo(micros("2016-12-31T23:59:59.999999Z"));
     Source withTime = SOURCE.toBuilder().addSchema(field("at", "timestamp")).build();
     DecodedRecord r =
         new JsonRecordDecoder(withTime, Set.of("id"))
@@ -300,5 +299,20 @@ class JsonRecordDecoderTest {
     String big = "x".repeat(5_000_000);
     DecodedRecord r = decode("{\"id\":\"" + big + "\",\"ts\":1700000000000}");
     assertThat((String) r.fields().get("id")).hasSize(5_000_000);
+  }
+
+  private static long micros(String rfc3339) {
+    return dev.quiver.registry.semantics.Micros.of(Instant.parse(rfc3339));
+  }
+
+  @Test
+  void timesKeepMicrosecondsAndDropWhatIsFiner() throws Exception {
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2026-03-01T09:00:00.000000500Z\"}").eventTimeMicros())
+        .isEqualTo(micros("2026-03-01T09:00:00Z"));
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"2026-03-01T09:00:00.123456789Z\"}").eventTimeMicros())
+        .isEqualTo(micros("2026-03-01T09:00:00.123456Z"));
+    // Before the epoch too, truncation goes towards the past, as for every other path.
+    assertThat(decode("{\"id\":\"a\",\"ts\":\"1969-12-31T23:59:59.9999999Z\"}").eventTimeMicros())
+        .isEqualTo(-1L);
   }
 }

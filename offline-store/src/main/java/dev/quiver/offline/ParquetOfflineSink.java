@@ -9,6 +9,7 @@ import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -379,9 +380,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
       }
       for (ViewRow row : rows) {
         LocalDate date =
-            Instant.ofEpochMilli(row.order().eventTimeMillis())
-                .atZone(ZoneOffset.UTC)
-                .toLocalDate();
+            Micros.toInstant(row.order().eventTimeMicros()).atZone(ZoneOffset.UTC).toLocalDate();
         // A file has one schema: rows of a view that gained or lost features go to a new file of
         // the same commit, so a commit never splits the rows of one batch.
         OpenFile f = null;

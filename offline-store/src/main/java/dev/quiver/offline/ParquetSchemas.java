@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import java.time.Instant;
 import java.util.List;
@@ -98,9 +99,9 @@ public final class ParquetSchemas {
       append(g, keys.get(i).getName(), keys.get(i).getType().getScalar(), row.entityKey().get(i));
     }
     OrderKey o = row.order();
-    g.append(EVENT_TS, o.eventTimeMillis() * 1000);
-    if (o.createdTimeMillis() != OrderKey.NO_CREATED_TIME) {
-      g.append(CREATED_TS, o.createdTimeMillis() * 1000);
+    g.append(EVENT_TS, o.eventTimeMicros());
+    if (o.createdTimeMicros() != OrderKey.NO_CREATED_TIME) {
+      g.append(CREATED_TS, o.createdTimeMicros());
     }
     g.append(PARTITION, o.partition());
     g.append(OFFSET, o.offset());

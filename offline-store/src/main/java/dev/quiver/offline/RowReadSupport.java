@@ -1,6 +1,7 @@
 package dev.quiver.offline;
 
 import com.google.protobuf.ByteString;
+import dev.quiver.registry.semantics.Micros;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

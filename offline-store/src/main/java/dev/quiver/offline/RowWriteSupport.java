@@ -3,6 +3,7 @@ package dev.quiver.offline;
 import com.google.protobuf.ByteString;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.semantics.Micros;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;

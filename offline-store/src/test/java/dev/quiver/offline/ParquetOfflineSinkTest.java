@@ -12,6 +12,7 @@ import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -63,8 +64,8 @@ class ParquetOfflineSinkTest {
         SHAPE,
         List.of(card),
         new OrderKey(
-            ts.toEpochMilli(),
-            offset % 2 == 0 ? OrderKey.NO_CREATED_TIME : ts.toEpochMilli() + 5,
+            Micros.of(ts),
+            offset % 2 == 0 ? OrderKey.NO_CREATED_TIME : Micros.of(ts) + 5000,
             0,
             offset),
         new Object[] {
@@ -235,7 +236,7 @@ class ParquetOfflineSinkTest {
                   new ViewRow(
                       wider,
                       List.of("c1"),
-                      new OrderKey(ts.toEpochMilli(), OrderKey.NO_CREATED_TIME, 0, 10),
+                      new OrderKey(Micros.of(ts), OrderKey.NO_CREATED_TIME, 0, 10),
                       new Object[] {1.0, "US", List.of("x"), true},
                       new Object[] {1.0})),
               Map.of(VIEW, Map.of(P0, 11L))));

@@ -10,6 +10,8 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.semantics.AsOf;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.Messages;
 import dev.quiver.registry.util.RepeatingFailureLog;
 import io.grpc.BindableService;
@@ -432,12 +434,12 @@ public final class OnlineServingService implements BindableService {
         times[u] =
             row == null
                 ? ResponseEncoder.NO_TIMESTAMP
-                : ResponseEncoder.timestamp(row.order().eventTimeMillis());
+                : ResponseEncoder.timestamp(row.order().eventTimeMicros());
       }
       timesByView.add(times);
     }
 
-    long nowMillis = clock.instant().toEpochMilli();
+    long nowMicros = Micros.of(clock.instant());
     ResponseEncoder out = new ResponseEncoder(rows);
     Iterator<String> columnNames = names.iterator();
     for (ServingCatalog.ServedFeature f : features) {
@@ -454,7 +456,7 @@ public final class OnlineServingService implements BindableService {
       if (aggregate) {
         List<Value> values =
             store.aggregate(
-                f.view(), f.aggregation(), keysByView.get(view).unique(), nowMillis, budget);
+                f.view(), f.aggregation(), keysByView.get(view).unique(), nowMicros, budget);
         aggregates = new byte[values.size()][];
         for (int u = 0; u < aggregates.length; u++) {
           Value v = values.get(u);
@@ -464,7 +466,7 @@ public final class OnlineServingService implements BindableService {
                   : v.toByteArray();
         }
       }
-      long ttl = f.ttl().toMillis();
+      long ttl = AsOf.ttlMicros(f.ttl());
       for (int r = 0; r < rows; r++) {
         int u = toUnique[r];
         StoredRow row = viewRows.get(u);
@@ -489,7 +491,7 @@ public final class OnlineServingService implements BindableService {
               eventTime);
           continue;
         }
-        if (ttl > 0 && nowMillis - row.order().eventTimeMillis() > ttl) {
+        if (!AsOf.usable(row.order().eventTimeMicros(), nowMicros, ttl)) {
           budget.spend(eventTime.length + 6L);
           column.set(r, ResponseEncoder.UNSET_VALUE, FeatureStatus.OUTSIDE_MAX_AGE, eventTime);
           continue;

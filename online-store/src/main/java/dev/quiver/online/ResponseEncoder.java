@@ -49,10 +49,10 @@ final class ResponseEncoder {
     return c;
   }
 
-  /** The serialized {@code google.protobuf.Timestamp} of an epoch-millisecond time. */
-  static byte[] timestamp(long millis) {
-    long seconds = Math.floorDiv(millis, 1000);
-    int nanos = Math.floorMod(millis, 1000) * 1_000_000;
+  /** The serialized {@code google.protobuf.Timestamp} of an epoch-microsecond time. */
+  static byte[] timestamp(long micros) {
+    long seconds = Math.floorDiv(micros, 1_000_000L);
+    int nanos = (int) (Math.floorMod(micros, 1_000_000L) * 1000);
     int size =
         (seconds != 0 ? CodedOutputStream.computeInt64Size(1, seconds) : 0)
             + (nanos != 0 ? CodedOutputStream.computeInt32Size(2, nanos) : 0);

@@ -195,36 +195,44 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
     }
   }
 
-  /** The metadata key holding the format of the tiles' aggregation states. */
+  /** The metadata key holding the format of the stored rows and tiles. */
   private static final byte[] TILE_FORMAT_KEY = "tile_format".getBytes(StandardCharsets.UTF_8);
 
   /**
-   * Tiles written in an older state format cannot be read (they held sums rounded in arrival order,
-   * which exact sums replace). Their column families are dropped and their views' positions
-   * forgotten, so ingestion replays those views from the start of their topics, rebuilding the
-   * tiles; the rows replay harmlessly, since newer-wins keeps what is there. Positions go first, so
-   * a crash in between leaves views that replay, never tiles that miss history.
+   * The format of the stored rows and tiles: 3 since times are microseconds (2: sums became exact,
+   * 1: the first).
+   */
+  static final int STORE_FORMAT = 3;
+
+  /**
+   * Rows and tiles written in an older format cannot be read: their order keys and tile starts were
+   * milliseconds, and their tiles held sums rounded in arrival order. The column families of every
+   * view holding any are dropped and the views' positions forgotten, so ingestion replays those
+   * views from the start of their topics, rebuilding rows and tiles. Positions go first, so a crash
+   * in between leaves views that replay, never stores that miss history.
    */
   private void upgradeTiles() throws RocksDBException {
     byte[] stored = db.get(meta, TILE_FORMAT_KEY);
     int format = stored == null ? 1 : ByteBuffer.wrap(stored).getInt();
-    if (format == AggregateState.FORMAT) {
+    if (format == STORE_FORMAT) {
       return;
     }
-    // Only views whose tiles hold states replay; an empty tiles family has nothing to misread.
-    Map<ViewId, ColumnFamilyHandle> old = new HashMap<>();
-    for (Map.Entry<ViewId, ColumnFamilyHandle> t : tiles.entrySet()) {
-      try (RocksIterator it = db.newIterator(t.getValue())) {
-        it.seekToFirst();
-        if (it.isValid()) {
-          old.put(t.getKey(), t.getValue());
+    // Only views holding data replay; empty column families have nothing to misread.
+    java.util.Set<ViewId> old = new java.util.HashSet<>();
+    for (Map<ViewId, ColumnFamilyHandle> family : List.of(views, tiles)) {
+      for (Map.Entry<ViewId, ColumnFamilyHandle> t : family.entrySet()) {
+        try (RocksIterator it = db.newIterator(t.getValue())) {
+          it.seekToFirst();
+          if (it.isValid()) {
+            old.add(t.getKey());
+          }
         }
       }
     }
     if (!old.isEmpty()) {
       try (WriteBatch wb = new WriteBatch();
           RocksIterator it = db.newIterator(meta)) {
-        for (ViewId view : old.keySet()) {
+        for (ViewId view : old) {
           byte[] prefix = ("p/" + view + "/").getBytes(StandardCharsets.UTF_8);
           for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
             wb.delete(meta, it.key());
@@ -232,19 +240,27 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
         }
         db.write(writeOptions, wb);
       }
-      for (Map.Entry<ViewId, ColumnFamilyHandle> t : old.entrySet()) {
-        db.dropColumnFamily(t.getValue());
-        handles.remove(t.getValue());
-        t.getValue().close();
-        ColumnFamilyHandle fresh =
-            db.createColumnFamily(
-                new ColumnFamilyDescriptor(
-                    (TILES_PREFIX + t.getKey()).getBytes(StandardCharsets.UTF_8), otherOptions));
-        handles.add(fresh);
-        tiles.put(t.getKey(), fresh);
+      for (ViewId view : old) {
+        views.put(view, recreate(views.get(view), VIEW_PREFIX + view, rowOptions));
+        tiles.put(view, recreate(tiles.get(view), TILES_PREFIX + view, otherOptions));
       }
     }
-    db.put(meta, TILE_FORMAT_KEY, ByteBuffer.allocate(4).putInt(AggregateState.FORMAT).array());
+    db.put(meta, TILE_FORMAT_KEY, ByteBuffer.allocate(4).putInt(STORE_FORMAT).array());
+  }
+
+  /** Drops {@code handle} (when there is one) and creates its column family anew, empty. */
+  private ColumnFamilyHandle recreate(
+      ColumnFamilyHandle handle, String name, ColumnFamilyOptions options) throws RocksDBException {
+    if (handle != null) {
+      db.dropColumnFamily(handle);
+      handles.remove(handle);
+      handle.close();
+    }
+    ColumnFamilyHandle fresh =
+        db.createColumnFamily(
+            new ColumnFamilyDescriptor(name.getBytes(StandardCharsets.UTF_8), options));
+    handles.add(fresh);
+    return fresh;
   }
 
   private static boolean startsWith(byte[] key, byte[] prefix) {
@@ -352,7 +368,8 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
           Aggregation spec = shape.aggregations().get(i);
           Aggregator aggregator = aggregator(spec);
           int id = idFor(shape.id(), spec.getName(), newIds, wb);
-          byte[] tileKey = tileKey(key, id, aggregator.tileStart(row.order().eventTimeMillis()));
+          byte[] tileKey =
+              tileKey(key, id, aggregator.window().tileStart(row.order().eventTimeMicros()));
           Map<ByteBuffer, AggregateState> open =
               pendingTiles.computeIfAbsent(shape.id(), v -> new HashMap<>());
           ByteBuffer tk = ByteBuffer.wrap(tileKey);
@@ -581,12 +598,12 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
   }
 
   /**
-   * The value of an aggregation over a sawtooth window ending at {@code nowMillis}, for each
+   * The value of an aggregation over a sawtooth window ending at {@code nowMicros}, for each
    * encoded entity key: the merge of the tiles from the window's start to the tile holding now.
    */
-  public List<Value> aggregate(ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis)
+  public List<Value> aggregate(ViewId view, Aggregation spec, List<byte[]> keys, long nowMicros)
       throws IOException {
-    return aggregate(view, spec, keys, nowMillis, LookupBudget.unlimited());
+    return aggregate(view, spec, keys, nowMicros, LookupBudget.unlimited());
   }
 
   /**
@@ -594,7 +611,7 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
    * whether the caller still waits, and counting each result's size against it.
    */
   public List<Value> aggregate(
-      ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis, LookupBudget budget)
+      ViewId view, Aggregation spec, List<byte[]> keys, long nowMicros, LookupBudget budget)
       throws IOException {
     lifecycle.readLock().lock();
     try {
@@ -610,8 +627,8 @@ public final class RocksOnlineStore implements RowSink, AutoCloseable {
         }
         return out;
       }
-      long from = aggregator.windowStart(nowMillis);
-      long to = aggregator.tileStart(nowMillis);
+      long from = aggregator.window().start(nowMicros);
+      long to = aggregator.window().tileStart(nowMicros);
       try (RocksIterator it = db.newIterator(cf, readOptions)) {
         for (int k = 0; k < keys.size(); k++) {
           if ((k & 63) == 0) {

@@ -17,7 +17,7 @@ import java.io.UncheckedIOException;
  * those bytes into its response as they are, and only {@link #value} parses one. Immutable.
  */
 public final class StoredRow {
-  private static final int FORMAT = 1;
+  private static final int FORMAT = 2;
 
   private final OrderKey order;
   private final byte[] bytes;
@@ -81,8 +81,8 @@ public final class StoredRow {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + values.length * 16);
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       out.writeRawByte(FORMAT);
-      out.writeFixed64NoTag(order.eventTimeMillis());
-      out.writeFixed64NoTag(order.createdTimeMillis());
+      out.writeFixed64NoTag(order.eventTimeMicros());
+      out.writeFixed64NoTag(order.createdTimeMicros());
       out.writeInt32NoTag(order.partition());
       out.writeInt64NoTag(order.offset());
       out.writeUInt32NoTag(ids.length);

@@ -82,7 +82,7 @@ final class Fixtures {
     return new ViewRow(
         shape,
         List.of(card),
-        new OrderKey(eventMillis, OrderKey.NO_CREATED_TIME, 0, offset),
+        new OrderKey(eventMillis * 1000, OrderKey.NO_CREATED_TIME, 0, offset),
         new Object[] {amount, country},
         new Object[] {amount, null});
   }
@@ -91,7 +91,7 @@ final class Fixtures {
     return new ViewRow(
         shape,
         List.of(shop),
-        new OrderKey(eventMillis, OrderKey.NO_CREATED_TIME, 0, offset),
+        new OrderKey(eventMillis * 1000, OrderKey.NO_CREATED_TIME, 0, offset),
         new Object[] {amount},
         new Object[] {});
   }

@@ -11,6 +11,7 @@ import dev.quiver.proto.v1.GetOnlineFeaturesResponse;
 import dev.quiver.proto.v1.StringList;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.rows.Values;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import java.util.List;
 import java.util.Random;
@@ -68,7 +69,7 @@ class ResponseEncoderTest {
           Value value =
               status == FeatureStatus.PRESENT ? randomValue(random) : Value.getDefaultInstance();
           // Times before 1970 and on whole seconds encode differently; so does no time at all.
-          long millis =
+          long micros =
               switch (random.nextInt(4)) {
                 case 0 -> -random.nextInt(1_000_000_000);
                 case 1 -> random.nextInt(1_000_000) * 1000L;
@@ -85,11 +86,11 @@ class ResponseEncoderTest {
               3,
               serialized.length,
               status,
-              noTime ? ResponseEncoder.NO_TIMESTAMP : ResponseEncoder.timestamp(millis));
+              noTime ? ResponseEncoder.NO_TIMESTAMP : ResponseEncoder.timestamp(micros));
           want.addValues(value)
               .addStatuses(status)
               .addEventTimestamps(
-                  noTime ? Timestamp.getDefaultInstance() : Values.timestampOfMillis(millis));
+                  noTime ? Timestamp.getDefaultInstance() : Micros.timestamp(micros));
         }
         expected.addFeatures(want);
       }

@@ -145,7 +145,7 @@ class RocksOnlineStoreTest {
       Double amount = random.nextInt(10) == 0 ? null : (double) random.nextInt(1000) / 4;
       rows.add(Fixtures.card(shape, card, ts, i, amount, "US"));
     }
-    long last = rows.stream().mapToLong(r -> r.order().eventTimeMillis()).max().getAsLong();
+    long last = rows.stream().mapToLong(r -> r.order().eventTimeMicros() / 1000).max().getAsLong();
     try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       Collections.shuffle(rows, random);
       for (int from = 0; from < rows.size(); from += 250) {
@@ -160,7 +160,9 @@ class RocksOnlineStoreTest {
               rows.stream()
                   .filter(r -> r.entityKey().get(0).equals(card))
                   .filter(
-                      r -> r.order().eventTimeMillis() >= start && r.order().eventTimeMillis() <= t)
+                      r ->
+                          r.order().eventTimeMicros() / 1000 >= start
+                              && r.order().eventTimeMicros() / 1000 <= t)
                   .toList();
           // The correctly rounded exact sum, whatever order the rows were folded in.
           double expectedSum =
@@ -171,8 +173,8 @@ class RocksOnlineStoreTest {
                   .reduce(java.math.BigDecimal.ZERO, java.math.BigDecimal::add)
                   .doubleValue();
           boolean anyAmount = inWindow.stream().anyMatch(r -> r.aggregationInputs()[0] != null);
-          Value gotSum = store.aggregate(shape.id(), sum, List.of(key(card)), t).get(0);
-          Value gotCount = store.aggregate(shape.id(), count, List.of(key(card)), t).get(0);
+          Value gotSum = store.aggregate(shape.id(), sum, List.of(key(card)), t * 1000).get(0);
+          Value gotCount = store.aggregate(shape.id(), count, List.of(key(card)), t * 1000).get(0);
           assertThat(gotCount.getInt64Value())
               .as("count %s at %d", card, t)
               .isEqualTo(inWindow.size());
@@ -215,7 +217,7 @@ class RocksOnlineStoreTest {
   }
 
   @Test
-  void tilesOfAnOlderFormatAreDroppedAndTheirViewsReplayed() throws Exception {
+  void rowsAndTilesOfAnOlderFormatAreDroppedAndTheirViewsReplayed() throws Exception {
     RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
     ViewShape card = Fixtures.shape(s, "card_stats");
     ViewShape shop = Fixtures.shape(s, "shop_stats");
@@ -229,7 +231,7 @@ class RocksOnlineStoreTest {
                   Fixtures.card(card, "a", t, 0, 2.5, "US"), Fixtures.shop(shop, 7L, t, 1, 1.0)),
               Map.of(card.id(), Map.of(p0, 2L), shop.id(), Map.of(p0, 2L))));
     }
-    // A store written before tile states had a format: no format key in its metadata.
+    // A store written before rows and tiles had a format: no format key in its metadata.
     try (org.rocksdb.Options o = new org.rocksdb.Options()) {
       List<byte[]> names = org.rocksdb.RocksDB.listColumnFamilies(o, dir.resolve("db").toString());
       List<org.rocksdb.ColumnFamilyDescriptor> descriptors = new ArrayList<>();
@@ -246,14 +248,14 @@ class RocksOnlineStoreTest {
       }
     }
     try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      // The view with tiles replays from the start; the view without keeps its position.
+      // Every view holding data replays from the start; its rows and tiles are gone until the
+      // replay rebuilds them (their times were milliseconds).
       assertThat(store.position(card.id(), p0)).isZero();
-      assertThat(store.position(shop.id(), p0)).isEqualTo(2);
-      // Its rows stay; its tiles are gone until the replay rebuilds them.
-      assertThat(store.read(List.of(card.id()), List.of(List.of(key("a")))).get(0).get(0))
-          .isNotNull();
+      assertThat(store.position(shop.id(), p0)).isZero();
+      assertThat(store.read(List.of(card.id()), List.of(List.of(key("a")))).get(0).get(0)).isNull();
       Aggregation count = card.aggregations().get(1);
-      assertThat(store.aggregate(card.id(), count, List.of(key("a")), t).get(0).getInt64Value())
+      assertThat(
+              store.aggregate(card.id(), count, List.of(key("a")), t * 1000).get(0).getInt64Value())
           .isZero();
     }
     try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
@@ -266,7 +268,8 @@ class RocksOnlineStoreTest {
     try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       assertThat(store.position(card.id(), p0)).isEqualTo(2);
       Aggregation count = card.aggregations().get(1);
-      assertThat(store.aggregate(card.id(), count, List.of(key("a")), t).get(0).getInt64Value())
+      assertThat(
+              store.aggregate(card.id(), count, List.of(key("a")), t * 1000).get(0).getInt64Value())
           .isEqualTo(1);
     }
   }

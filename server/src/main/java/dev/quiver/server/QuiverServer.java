@@ -14,6 +14,7 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.logic.FeatureLogic;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.semantics.FutureEvents;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryGrpcService;
 import dev.quiver.registry.util.RepeatingFailureLog;
@@ -74,6 +75,7 @@ public final class QuiverServer implements AutoCloseable {
     private Duration healthInterval = Duration.ofSeconds(1);
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
+    private FutureEvents futureEvents = FutureEvents.defaults();
     private long cacheBytes = RocksOnlineStore.DEFAULT_CACHE_BYTES;
     private Duration offlineCommitInterval = ParquetOfflineSink.Limits.defaults().maxFileAge();
     private int maxConcurrentExports = 2;
@@ -98,6 +100,7 @@ public final class QuiverServer implements AutoCloseable {
       c.healthInterval = healthInterval;
       c.registryPoll = registryPoll;
       c.clock = clock;
+      c.futureEvents = futureEvents;
       c.cacheBytes = cacheBytes;
       c.offlineCommitInterval = offlineCommitInterval;
       c.maxConcurrentExports = maxConcurrentExports;
@@ -249,7 +252,20 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
-    /** Request time for TTL checks. */
+    /**
+     * How far ahead of the clock an event may be stamped before it is a dead letter ({@code
+     * future_timestamp}); {@code quiver serve --max-future}.
+     */
+    public Options withFutureEvents(FutureEvents policy) {
+      Options c = copy();
+      c.futureEvents = java.util.Objects.requireNonNull(policy, "policy");
+      return c;
+    }
+
+    /**
+     * The clock: the time lookups answer as of (TTLs, windows, rows not yet visible), and the time
+     * ingestion measures future-stamped events against.
+     */
     public Options withClock(Clock requestClock) {
       Options c = copy();
       c.clock = requestClock;
@@ -343,7 +359,8 @@ public final class QuiverServer implements AutoCloseable {
         new Ingestion(
             IngestionConfig.defaults(bootstrap, project)
                 .withMemberId(memberId(settings))
-                .withLimits(options.ingestionLimits),
+                .withLimits(options.ingestionLimits)
+                .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
             List.of(online, offline),
             meters);
     resources.add(ingestion);

@@ -207,7 +207,7 @@ class HostileRequestsTest {
     return new ViewRow(
         shape,
         List.of(card),
-        new OrderKey(millis, OrderKey.NO_CREATED_TIME, 9, offset),
+        new OrderKey(millis * 1000, OrderKey.NO_CREATED_TIME, 9, offset),
         new Object[] {1.0, note},
         new Object[] {null});
   }

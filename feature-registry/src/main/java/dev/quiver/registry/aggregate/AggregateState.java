@@ -33,7 +33,7 @@ public final class AggregateState {
   }
 
   /** The format of {@link #encode}'s bytes: 2 since sums became exact. */
-  public static final int FORMAT = 2;
+  public static final int FORMAT = 3;
 
   private static final int HAS_SUM = 1;
   private static final int HAS_LONG_SUM = 2;
@@ -71,8 +71,8 @@ public final class AggregateState {
         out.writeMessageNoTag(extreme);
       }
       if ((flags & HAS_LAST) != 0) {
-        out.writeFixed64NoTag(lastOrder.eventTimeMillis());
-        out.writeFixed64NoTag(lastOrder.createdTimeMillis());
+        out.writeFixed64NoTag(lastOrder.eventTimeMicros());
+        out.writeFixed64NoTag(lastOrder.createdTimeMicros());
         out.writeInt32NoTag(lastOrder.partition());
         out.writeInt64NoTag(lastOrder.offset());
         out.writeMessageNoTag(lastValue);

@@ -6,17 +6,16 @@ import dev.quiver.proto.v1.AggregationFunction;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.proto.v1.ValueType;
-import dev.quiver.registry.Durations;
 import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.semantics.OrderKey;
+import dev.quiver.registry.semantics.Window;
 import java.util.Objects;
 
 /**
  * The one implementation of an aggregation function, used online (tiles in the online store) and
  * offline (folding stored rows): {@link #add} folds a row in, {@link #merge} combines states,
- * {@link #result} gives the value. Windows are sawtooth: at time t, a window of length W with hop h
- * covers rows with {@code windowStart(t) <= event_ts <= t}, where {@code windowStart(t) = floor((t
- * - W) / h) * h}; online, rows are kept in tiles of one hop each.
+ * {@link #result} gives the value. Windows are sawtooth ({@link Window}); online, rows are kept in
+ * tiles of one hop each.
  *
  * <p>Results: {@code count} is an int64 and 0 over no rows; {@code sum} is int64 for integer inputs
  * (wrapping on overflow, as int64 arithmetic does, so still independent of order) and double
@@ -28,19 +27,13 @@ import java.util.Objects;
 public final class Aggregator {
   private final Aggregation spec;
   private final AggregationFunction function;
-  private final long windowMillis;
-  private final long hopMillis;
+  private final Window window;
   private final boolean integral;
 
   public Aggregator(Aggregation spec) {
     this.spec = Objects.requireNonNull(spec, "spec");
     this.function = spec.getFunction();
-    this.windowMillis = Durations.fromProto(spec.getWindow()).toMillis();
-    this.hopMillis = Durations.fromProto(spec.getHop()).toMillis();
-    if (windowMillis <= 0 || hopMillis <= 0) {
-      throw new IllegalArgumentException(
-          "aggregation " + spec.getName() + " needs a window and a hop");
-    }
+    this.window = Window.of(spec);
     ValueType t = spec.getType();
     this.integral =
         t.hasScalar()
@@ -52,18 +45,9 @@ public final class Aggregator {
     return spec;
   }
 
-  public long hopMillis() {
-    return hopMillis;
-  }
-
-  /** The start of the tile that holds rows at {@code eventMillis}. */
-  public long tileStart(long eventMillis) {
-    return Math.floorDiv(eventMillis, hopMillis) * hopMillis;
-  }
-
-  /** The earliest event time the window at {@code t} covers: {@code floor((t - W) / h) * h}. */
-  public long windowStart(long tMillis) {
-    return Math.floorDiv(tMillis - windowMillis, hopMillis) * hopMillis;
+  /** The aggregation's sawtooth window: membership, tiles, hops. */
+  public Window window() {
+    return window;
   }
 
   public AggregateState empty() {

@@ -14,6 +14,7 @@ import dev.quiver.proto.v1.StringList;
 import dev.quiver.proto.v1.TimestampList;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.semantics.Micros;
 import java.time.Instant;
 import java.util.List;
 
@@ -106,15 +107,9 @@ public final class Values {
     return b.build();
   }
 
+  /** The timestamp of {@code i}, in the one unit of time: sub-microsecond digits dropped. */
   public static Timestamp timestamp(Instant i) {
-    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
-  }
-
-  public static Timestamp timestampOfMillis(long millis) {
-    return Timestamp.newBuilder()
-        .setSeconds(Math.floorDiv(millis, 1000))
-        .setNanos(Math.floorMod(millis, 1000) * 1_000_000)
-        .build();
+    return Micros.timestamp(Micros.of(i));
   }
 
   private static ByteString bytes(Object value) {

@@ -34,14 +34,15 @@ public final class Rfc3339 {
   }
 
   /**
-   * The instant {@code text} names.
+   * The instant {@code text} names, truncated to microseconds ({@link Micros#truncate}).
    *
    * @throws NotALeapSecondException for second 60 at any time but 23:59 UTC
    * @throws DateTimeException for text that is not an RFC 3339 timestamp
    */
   public static Instant parse(String text) {
     try {
-      return OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+      return Micros.truncate(
+          OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant());
     } catch (DateTimeException e) {
       Matcher leap = LEAP_SECOND.matcher(text);
       if (!leap.matches()) {

@@ -1,12 +1,12 @@
 package dev.quiver.offline.export;
 
 import com.google.protobuf.ByteString;
-import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package dev.quiver.offline.export;
 
 import com.google.protobuf.ByteString;
-import dev.quiver.offline.Micros;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.semantics.Micros;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

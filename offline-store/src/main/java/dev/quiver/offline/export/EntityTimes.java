@@ -1,6 +1,6 @@
 package dev.quiver.offline.export;
 
-import dev.quiver.offline.Micros;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.Rfc3339;
 import dev.quiver.registry.semantics.TimeRange;
 import dev.quiver.registry.util.Messages;

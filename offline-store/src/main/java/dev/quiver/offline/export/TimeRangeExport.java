@@ -1,6 +1,5 @@
 package dev.quiver.offline.export;
 
-import dev.quiver.offline.Micros;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.proto.v1.Feature;
@@ -10,6 +9,7 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

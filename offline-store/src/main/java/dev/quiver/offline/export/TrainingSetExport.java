@@ -1,6 +1,5 @@
 package dev.quiver.offline.export;
 
-import dev.quiver.offline.Micros;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
@@ -18,6 +17,7 @@ import dev.quiver.registry.Durations;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.semantics.FeatureRef;
 import dev.quiver.registry.semantics.JoinKeys;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
 import java.nio.file.Path;

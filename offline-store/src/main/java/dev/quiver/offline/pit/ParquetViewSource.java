@@ -1,9 +1,9 @@
 package dev.quiver.offline.pit;
 
-import dev.quiver.offline.Micros;
 import dev.quiver.offline.ParquetSchemas;
 import dev.quiver.offline.pit.PointInTimeEngine.CloseableIterator;
 import dev.quiver.offline.pit.PointInTimeEngine.ViewRows;
+import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

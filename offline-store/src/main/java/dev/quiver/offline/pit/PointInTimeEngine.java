@@ -4,6 +4,7 @@ import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.registry.aggregate.AggregateState;
 import dev.quiver.registry.aggregate.Aggregator;
+import dev.quiver.registry.semantics.AsOf;
 import dev.quiver.registry.semantics.OrderKey;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -407,7 +408,7 @@ public final class PointInTimeEngine {
     Cursor(ViewInput view, Iterator<ViewRows> rows) {
       this.view = view;
       this.rows = rows;
-      this.ttlMicros = view.ttl().toNanos() / 1000;
+      this.ttlMicros = AsOf.ttlMicros(view.ttl());
       this.features = view.features().size();
       this.aggregators = view.aggregations().stream().map(Aggregator::new).toList();
       this.next = rows.hasNext() ? rows.next() : null;
@@ -428,7 +429,7 @@ public final class PointInTimeEngine {
      */
     boolean valuesAt(Query q, Object[] values, int at) {
       while (next != null
-          && next.eventMicros() <= q.t()
+          && AsOf.visible(next.eventMicros(), q.t())
           && next.keyHash() == q.keyHash()
           && Cells.compareKeys(next.key(), q.key()) == 0) {
         latest = next;
@@ -440,32 +441,25 @@ public final class PointInTimeEngine {
       if (latest == null) {
         return false;
       }
-      if (ttlMicros == 0 || q.t() - latest.eventMicros() <= ttlMicros) {
+      if (AsOf.usable(latest.eventMicros(), q.t(), ttlMicros)) {
         System.arraycopy(latest.values(), 0, values, at, features);
       }
       if (!aggregators.isEmpty()) {
-        long tMillis = Math.floorDiv(q.t(), 1000L);
         long oldest = Long.MAX_VALUE;
         for (int a = 0; a < aggregators.size(); a++) {
           Aggregator agg = aggregators.get(a);
-          long start = agg.windowStart(tMillis) * 1000;
+          long start = agg.window().start(q.t());
           oldest = Math.min(oldest, start);
           AggregateState state = agg.empty();
           for (Iterator<ViewRows> it = window.descendingIterator(); it.hasNext(); ) {
             ViewRows r = it.next();
-            if (r.eventMicros() < start) {
+            if (!agg.window().contains(r.eventMicros(), q.t())) {
               break;
             }
             agg.add(
                 state,
                 r.values()[features + a],
-                new OrderKey(
-                    Math.floorDiv(r.eventMicros(), 1000L),
-                    r.createdMicros() == NO_CREATED
-                        ? NO_CREATED
-                        : Math.floorDiv(r.createdMicros(), 1000L),
-                    r.partition(),
-                    r.offset()));
+                new OrderKey(r.eventMicros(), r.createdMicros(), r.partition(), r.offset()));
           }
           values[at + features + a] = JavaValues.toJava(agg.result(state));
         }
@@ -527,16 +521,17 @@ public final class PointInTimeEngine {
   static final Comparator<ViewRows> ROW_ORDER =
       (a, b) -> {
         int c = compareKeys(a.keyHash(), a.key(), b.keyHash(), b.key());
-        if (c == 0) {
-          c = Long.compare(a.eventMicros(), b.eventMicros());
-        }
-        if (c == 0) {
-          c = Long.compare(a.createdMicros(), b.createdMicros());
-        }
-        if (c == 0) {
-          c = Integer.compare(a.partition(), b.partition());
-        }
-        return c != 0 ? c : Long.compare(a.offset(), b.offset());
+        return c != 0
+            ? c
+            : OrderKey.compare(
+                a.eventMicros(),
+                a.createdMicros(),
+                a.partition(),
+                a.offset(),
+                b.eventMicros(),
+                b.createdMicros(),
+                b.partition(),
+                b.offset());
       };
 
   /** The created time of a row without one; sorts before any value, as online. */

@@ -2,8 +2,8 @@ package dev.quiver.offline.export;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.quiver.offline.Micros;
 import dev.quiver.proto.v1.ScalarType;
+import dev.quiver.registry.semantics.Micros;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;

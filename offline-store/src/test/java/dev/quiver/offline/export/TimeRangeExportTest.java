@@ -16,6 +16,7 @@ import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,8 +61,7 @@ class TimeRangeExportTest {
           new ViewRow(
               shape,
               List.of("c" + (i % 3)),
-              new OrderKey(
-                  t0.plus(Duration.ofHours(i)).toEpochMilli(), OrderKey.NO_CREATED_TIME, 0, i),
+              new OrderKey(Micros.of(t0.plus(Duration.ofHours(i))), OrderKey.NO_CREATED_TIME, 0, i),
               new Object[] {(double) i},
               new Object[0]));
     }

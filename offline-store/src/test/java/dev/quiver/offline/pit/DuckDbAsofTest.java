@@ -54,7 +54,7 @@ class DuckDbAsofTest {
           new ViewRow(
               shape,
               List.of("c" + r.nextInt(50)),
-              new OrderKey(ts, OrderKey.NO_CREATED_TIME, 0, i),
+              new OrderKey(ts * 1000, OrderKey.NO_CREATED_TIME, 0, i),
               new Object[] {r.nextInt(4) == 0 ? null : r.nextInt(100_000) / 100.0},
               new Object[0]));
     }

@@ -3,6 +3,9 @@ package dev.quiver.server.cli;
 import dev.quiver.ingestion.IngestionConfig;
 import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.RocksOnlineStore;
+import dev.quiver.registry.Durations;
+import dev.quiver.registry.semantics.FutureEvents;
+import dev.quiver.registry.util.Messages;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.RepoSettings;
 import java.nio.file.Path;
@@ -144,6 +147,16 @@ final class ServeCommand implements Callable<Integer> {
   int maxRowBytes = IngestionConfig.DEFAULT_MAX_ROW_BYTES;
 
   @Option(
+      names = "--max-future",
+      paramLabel = "DURATION",
+      description =
+          "How far ahead of this server's clock an event may be stamped (e.g. 5m, 90s, 0)."
+              + " Events up to it are kept, and counted online once the clock reaches them, as an"
+              + " export at that time counts them; later ones go to the dead-letter topic"
+              + " (future_timestamp). Default: ${DEFAULT-VALUE}.")
+  String maxFuture = Durations.format(FutureEvents.DEFAULT_MAX_FUTURE);
+
+  @Option(
       names = "--max-lag-records",
       paramLabel = "N",
       description =
@@ -161,8 +174,18 @@ final class ServeCommand implements Callable<Integer> {
     if (maxResponseMb < 1 || maxResponseMb > 1 << 20) {
       throw usage("--max-response-mb must be from 1 to " + (1 << 20) + ", got " + maxResponseMb);
     }
+    java.time.Duration future =
+        Durations.parse(maxFuture)
+            .orElseThrow(
+                () ->
+                    usage(
+                        "--max-future must be "
+                            + Durations.EXPECTED
+                            + ", got "
+                            + Messages.quote(maxFuture)));
     try {
       return QuiverServer.Options.defaults(settings)
+          .withFutureEvents(FutureEvents.allowing(future))
           .withEmbeddedKafka(embeddedKafka)
           .withBootstrap(bootstrap)
           .withGrpcPort(port)
