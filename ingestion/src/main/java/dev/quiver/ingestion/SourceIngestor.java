@@ -375,7 +375,7 @@ final class SourceIngestor implements AutoCloseable {
       if (advanced.get(s).isEmpty()) {
         continue;
       }
-      sinks.get(s).write(new RowBatch(rowsBySink.get(s), advanced.get(s)));
+      sinks.get(s).write(new RowBatch(rowsBySink.get(s), advanced.get(s), clockMicros));
       int sink = s;
       advanced
           .get(s)

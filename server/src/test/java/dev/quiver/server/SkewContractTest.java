@@ -11,6 +11,7 @@ import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.GetOnlineFeaturesResponse;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Value;
+import dev.quiver.registry.semantics.FutureEvents;
 import dev.quiver.server.SkewReference.Cell;
 import dev.quiver.server.SkewReference.Feature;
 import dev.quiver.server.SkewStreams.Entity;
@@ -73,6 +74,11 @@ class SkewContractTest {
 
   private static final List<Observation> observations = new ArrayList<>();
 
+  /** The most the ingesting clock stands before a round's t. */
+  static final Duration MAX_LEAD_DURATION = Duration.ofMinutes(10);
+
+  static final long MAX_LEAD = MAX_LEAD_DURATION.toNanos() / 1000;
+
   /** A clock whose instant the test sets: a lookup's request time is exactly the round's t. */
   static final class SettableClock extends Clock {
     private volatile Instant now;
@@ -118,33 +124,38 @@ class SkewContractTest {
       long seed = seeds.nextLong();
       rounds.add(SkewStreams.round(i, seed, SkewStreams.chooseT(new Random(seed), notAfter)));
     }
-    // Out of order: the rounds' events interleaved and shuffled.
+    // Time only moves forward, as on a real server: the rounds are ingested in the order of their
+    // instants, each while the clock stands a random lead before its t (so some of its events are
+    // ahead of the ingesting clock, held apart online, and visible at t or not), then looked up
+    // with the clock at t.
+    rounds.sort(Comparator.comparingLong(Round::t));
+    Random leads = new Random(SEED);
     List<Event> events = new ArrayList<>();
-    rounds.forEach(r -> r.entities().forEach(e -> events.addAll(e.events())));
-    Collections.shuffle(events, new Random(SEED));
 
     try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
         KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka);
         QuiverServer server = serve(repo, kafka, clock);
         QuiverClient client = TestCluster.client(server)) {
-      List<Long> offsets =
-          TestCluster.send(producer, TOPIC, events.stream().map(e -> e.json).toList());
-      for (int i = 0; i < events.size(); i++) {
-        events.get(i).offset = offsets.get(i);
-      }
-      TestCluster.awaitApplied(server, "events", offsets.get(offsets.size() - 1) + 1);
-      double deadLetters =
-          server.meters().find("quiver.ingest.dead_letters").counters().stream()
-              .mapToDouble(Counter::count)
-              .sum();
-      assertThat(deadLetters)
-          .as(
-              "dead letters: every event of these streams is valid, and the expectations count them all")
-          .isZero();
-      server.offlineStore().commitAll();
-
       Map<Round, GetOnlineFeaturesResponse> online = new LinkedHashMap<>();
+      long previousT = Long.MIN_VALUE;
       for (Round round : rounds) {
+        long lead =
+            Math.min(
+                leads.nextInt(4) == 0 ? 0 : (long) (leads.nextDouble() * MAX_LEAD),
+                Math.max(0, round.t() - previousT));
+        previousT = round.t();
+        clock.set(instant(round.t() - lead));
+        // Out of order: the round's events shuffled.
+        List<Event> roundEvents = new ArrayList<>();
+        round.entities().forEach(e -> roundEvents.addAll(e.events()));
+        Collections.shuffle(roundEvents, new Random(round.seed()));
+        List<Long> offsets =
+            TestCluster.send(producer, TOPIC, roundEvents.stream().map(e -> e.json).toList());
+        for (int i = 0; i < roundEvents.size(); i++) {
+          roundEvents.get(i).offset = offsets.get(i);
+        }
+        events.addAll(roundEvents);
+        TestCluster.awaitApplied(server, "events", offsets.get(offsets.size() - 1) + 1);
         clock.set(instant(round.t()));
         online.put(
             round,
@@ -156,6 +167,15 @@ class SkewContractTest {
                         .fullFeatureNames())
                 .toProto());
       }
+      double deadLetters =
+          server.meters().find("quiver.ingest.dead_letters").counters().stream()
+              .mapToDouble(Counter::count)
+              .sum();
+      assertThat(deadLetters)
+          .as(
+              "dead letters: every event of these streams is valid, and the expectations count them all")
+          .isZero();
+      server.offlineStore().commitAll();
 
       StringBuilder table = new StringBuilder("user_id,event_timestamp\n");
       for (Round round : rounds) {
@@ -440,6 +460,7 @@ class SkewContractTest {
             .withFlightPort(0)
             .withHost("127.0.0.1")
             .withRegistryPoll(Duration.ofMillis(100))
+            .withFutureEvents(FutureEvents.allowing(MAX_LEAD_DURATION.plusMinutes(5)))
             .withClock(clock));
   }
 
