@@ -9,7 +9,7 @@ import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
-import dev.quiver.registry.semantics.Micros;
+import dev.quiver.registry.semantics.OfflineLayout;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -21,7 +21,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -142,7 +141,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
 
   /** The directory of a view version's files. */
   public Path directory(ViewId view) {
-    return root.resolve(view.name()).resolve("v" + view.version());
+    return OfflineLayout.viewDir(root, view.name(), view.version());
   }
 
   @Override
@@ -379,8 +378,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
             "the uncommitted rows of " + view + " were dropped after a failed commit");
       }
       for (ViewRow row : rows) {
-        LocalDate date =
-            Micros.toInstant(row.order().eventTimeMicros()).atZone(ZoneOffset.UTC).toLocalDate();
+        LocalDate date = OfflineLayout.date(row.order().eventTimeMicros());
         // A file has one schema: rows of a view that gained or lost features go to a new file of
         // the same commit, so a commit never splits the rows of one batch.
         OpenFile f = null;
@@ -483,7 +481,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     final LocalDate date;
 
     OpenFile(Path viewDir, LocalDate date, long seq, int n, ViewShape shape) throws IOException {
-      Path dateDir = viewDir.resolve("date=" + date);
+      Path dateDir = OfflineLayout.dateDir(viewDir, date);
       Files.createDirectories(dateDir);
       String name = String.format("part-%012d-%03d.parquet", seq, n);
       this.target = dateDir.resolve(name);

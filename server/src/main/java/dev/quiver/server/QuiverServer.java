@@ -15,6 +15,7 @@ import dev.quiver.registry.logic.FeatureLogic;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.semantics.FutureEvents;
+import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryGrpcService;
 import dev.quiver.registry.util.RepeatingFailureLog;
@@ -350,7 +351,7 @@ public final class QuiverServer implements AutoCloseable {
     String project = settings.project().isEmpty() ? "default" : settings.project();
     offline =
         new ParquetOfflineSink(
-            settings.dataDir().resolve("offline").resolve(project),
+            OfflineLayout.projectRoot(settings.dataDir(), project),
             new ParquetOfflineSink.Limits(
                 ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
             Clock.systemUTC());
@@ -375,7 +376,7 @@ public final class QuiverServer implements AutoCloseable {
               return t;
             });
     resources.add(flightThreads::shutdownNow);
-    Path offlineRoot = settings.dataDir().resolve("offline").resolve(project);
+    Path offlineRoot = OfflineLayout.projectRoot(settings.dataDir(), project);
     FlightExportService flight =
         new FlightExportService(
             () -> servedSnapshot,

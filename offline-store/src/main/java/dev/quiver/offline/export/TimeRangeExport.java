@@ -10,6 +10,7 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.semantics.Micros;
+import dev.quiver.registry.semantics.OfflineLayout;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -69,7 +70,7 @@ public final class TimeRangeExport {
     try (ExportWriter writer = ExportWriter.open(out, columns);
         PointInTimeEngine.CloseableIterator<PointInTimeEngine.ViewRows> it =
             new ParquetViewSource(
-                    offlineRoot.resolve(v.getName()).resolve("v" + v.getVersion()), keys, features)
+                    OfflineLayout.viewDir(offlineRoot, v.getName(), v.getVersion()), keys, features)
                 .read()) {
       while (it.hasNext()) {
         PointInTimeEngine.ViewRows r = it.next();

@@ -18,6 +18,7 @@ import dev.quiver.registry.Types;
 import dev.quiver.registry.semantics.FeatureRef;
 import dev.quiver.registry.semantics.JoinKeys;
 import dev.quiver.registry.semantics.Micros;
+import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -221,7 +222,7 @@ public final class TrainingSetExport {
               features,
               aggregations,
               new ParquetViewSource(
-                  offlineRoot.resolve(v.getName()).resolve("v" + v.getVersion()), keys, stored));
+                  OfflineLayout.viewDir(offlineRoot, v.getName(), v.getVersion()), keys, stored));
       inputs.add(input);
       List<String> columnNames = new ArrayList<>();
       for (Requested r : ordered) {

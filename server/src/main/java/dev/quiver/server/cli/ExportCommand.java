@@ -4,6 +4,7 @@ import dev.quiver.offline.export.ExportFiles;
 import dev.quiver.offline.export.ExportWriter;
 import dev.quiver.offline.export.TrainingSetExport;
 import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.server.RepoSettings;
 import java.io.IOException;
@@ -118,7 +119,7 @@ final class ExportCommand implements Callable<Integer> {
         TrainingSetExport.Summary s =
             dev.quiver.offline.export.TimeRangeExport.run(
                 registry,
-                settings.dataDir().resolve("offline").resolve(registry.getProject().getName()),
+                OfflineLayout.projectRoot(settings.dataDir(), registry.getProject().getName()),
                 view,
                 start,
                 end,
@@ -148,7 +149,7 @@ final class ExportCommand implements Callable<Integer> {
       summary =
           TrainingSetExport.run(
               registry,
-              settings.dataDir().resolve("offline").resolve(project),
+              OfflineLayout.projectRoot(settings.dataDir(), project),
               new TrainingSetExport.Request(
                   entities, timestampColumn, what.service, what.features, out, memoryRows, spill),
               bar::stepTo);
