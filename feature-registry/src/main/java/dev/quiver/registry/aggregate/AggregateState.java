@@ -2,80 +2,105 @@ package dev.quiver.registry.aggregate;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.ExtensionRegistryLite;
-import dev.quiver.proto.v1.Value;
-import dev.quiver.registry.semantics.OrderKey;
+import dev.quiver.proto.v1.AggregationFunction;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The partial state of one aggregation over some rows: what a tile holds online, and what the
- * offline engine folds rows into. Every function keeps the fields it needs: a count of rows (or of
- * non-null inputs), an exact sum ({@link ExactSum}), an int64 sum, the extreme value, the last
- * value with its order key. States merge, so a window is the merge of its tiles. Mutable; not
- * thread-safe.
+ * offline engine folds rows into. It holds the count of rows (or of non-null inputs) folded in and
+ * the function's own state ({@link AggregateKernel}). States merge, so a window is the merge of its
+ * tiles. Mutable; not thread-safe.
  *
- * <p>The storage form starts with a format byte ({@link #FORMAT}); a state of another format is
- * refused rather than misread.
+ * <p>The storage form is the format byte ({@link #FORMAT}), the function's number, the count, then
+ * the function's state. A state of another format is refused rather than misread; a state of
+ * another function is refused when an {@link Aggregator} first reads it. A decoded state keeps its
+ * function's bytes until an aggregator needs them, since only the aggregator knows the parameters
+ * they were written with.
  */
 public final class AggregateState {
-  long count;
-  ExactSum sum;
-  long longSum;
-  Value extreme;
-  OrderKey lastOrder;
-  Value lastValue;
+  /** The format of {@link #encode}'s bytes: 3 since every function keeps its own state. */
+  public static final int FORMAT = 3;
+
+  private final AggregationFunction function;
+  private long count;
+  private AggregateKernel<Object> kernel;
+  private Object value;
+  private byte[] pending;
+
+  AggregateState(AggregationFunction function, AggregateKernel<Object> kernel) {
+    this.function = Objects.requireNonNull(function, "function");
+    this.kernel = kernel;
+    this.value = kernel.empty();
+  }
+
+  private AggregateState(AggregationFunction function, long count, byte[] pending) {
+    this.function = function;
+    this.count = count;
+    this.pending = pending;
+  }
 
   /** Rows (or non-null inputs) folded in. */
   public long count() {
     return count;
   }
 
-  /** The format of {@link #encode}'s bytes: 2 since sums became exact. */
-  public static final int FORMAT = 3;
-
-  private static final int HAS_SUM = 1;
-  private static final int HAS_LONG_SUM = 2;
-  private static final int HAS_EXTREME = 4;
-  private static final int HAS_LAST = 8;
-
-  /** ExactSum of the state, created when first needed. */
-  ExactSum sum() {
-    if (sum == null) {
-      sum = new ExactSum();
-    }
-    return sum;
+  /** The function whose state this is. */
+  public AggregationFunction function() {
+    return function;
   }
 
-  /** The storage form: the format byte, a count, flags, then the fields the flags announce. */
+  /** The function's state, read with {@code k} if it is still in its stored form. */
+  Object value(AggregationFunction expected, AggregateKernel<Object> k) {
+    if (expected != function) {
+      throw new IllegalStateException(
+          "a state of "
+              + function
+              + " cannot be read as "
+              + expected
+              + ": the tile belongs to another aggregation");
+    }
+    if (pending != null) {
+      try {
+        CodedInputStream in = CodedInputStream.newInstance(pending);
+        value = k.read(in);
+        if (!in.isAtEnd()) {
+          throw new IllegalStateException(
+              "a state of "
+                  + function
+                  + " has "
+                  + (pending.length - in.getTotalBytesRead())
+                  + " bytes past its end");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      pending = null;
+      kernel = k;
+    }
+    return value;
+  }
+
+  void update(Object newValue, long addedRows) {
+    value = newValue;
+    count += addedRows;
+  }
+
+  /** The storage form; see the class comment. */
   public byte[] encode() {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-      int flags =
-          (sum != null && !sum.isZero() ? HAS_SUM : 0)
-              | (longSum != 0 ? HAS_LONG_SUM : 0)
-              | (extreme != null ? HAS_EXTREME : 0)
-              | (lastOrder != null ? HAS_LAST : 0);
       out.writeRawByte(FORMAT);
+      out.writeUInt32NoTag(function.getNumber());
       out.writeUInt64NoTag(count);
-      out.writeRawByte(flags);
-      if ((flags & HAS_SUM) != 0) {
-        sum.writeTo(out);
-      }
-      if ((flags & HAS_LONG_SUM) != 0) {
-        out.writeSInt64NoTag(longSum);
-      }
-      if ((flags & HAS_EXTREME) != 0) {
-        out.writeMessageNoTag(extreme);
-      }
-      if ((flags & HAS_LAST) != 0) {
-        out.writeFixed64NoTag(lastOrder.eventTimeMicros());
-        out.writeFixed64NoTag(lastOrder.createdTimeMicros());
-        out.writeInt32NoTag(lastOrder.partition());
-        out.writeInt64NoTag(lastOrder.offset());
-        out.writeMessageNoTag(lastValue);
+      if (pending != null) {
+        out.writeRawBytes(pending);
+      } else {
+        kernel.write(value, out);
       }
       out.flush();
       return bytes.toByteArray();
@@ -84,33 +109,28 @@ public final class AggregateState {
     }
   }
 
+  /**
+   * Reads a stored state.
+   *
+   * @throws IllegalStateException if it is of another format, or names no known function
+   */
   public static AggregateState decode(byte[] stored) {
+    int format = stored.length == 0 ? -1 : stored[0];
+    if (format != FORMAT) {
+      throw new IllegalStateException(
+          "an aggregation state in format " + format + ", not " + FORMAT + ", cannot be read");
+    }
     try {
-      CodedInputStream in = CodedInputStream.newInstance(stored);
-      int format = stored.length == 0 ? -1 : in.readRawByte();
-      if (format != FORMAT) {
+      CodedInputStream in = CodedInputStream.newInstance(stored, 1, stored.length - 1);
+      int number = in.readUInt32();
+      AggregationFunction function = AggregationFunction.forNumber(number);
+      if (function == null || function == AggregationFunction.AGGREGATION_FUNCTION_UNSPECIFIED) {
         throw new IllegalStateException(
-            "an aggregation state in format " + format + ", not " + FORMAT + ", cannot be read");
+            "an aggregation state of function number " + number + " cannot be read");
       }
-      AggregateState s = new AggregateState();
-      s.count = in.readUInt64();
-      int flags = in.readRawByte();
-      if ((flags & HAS_SUM) != 0) {
-        s.sum = ExactSum.readFrom(in);
-      }
-      if ((flags & HAS_LONG_SUM) != 0) {
-        s.longSum = in.readSInt64();
-      }
-      ExtensionRegistryLite none = ExtensionRegistryLite.getEmptyRegistry();
-      if ((flags & HAS_EXTREME) != 0) {
-        s.extreme = in.readMessage(Value.parser(), none);
-      }
-      if ((flags & HAS_LAST) != 0) {
-        s.lastOrder =
-            new OrderKey(in.readFixed64(), in.readFixed64(), in.readInt32(), in.readInt64());
-        s.lastValue = in.readMessage(Value.parser(), none);
-      }
-      return s;
+      long count = in.readUInt64();
+      byte[] rest = Arrays.copyOfRange(stored, 1 + in.getTotalBytesRead(), stored.length);
+      return new AggregateState(function, count, rest);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -61,6 +61,39 @@ public final class ExactSum {
     add(BigInteger.valueOf(m), exponent - 1075);
   }
 
+  /**
+   * Adds {@code d * d}, exactly: the square of {@code m * 2^e} is {@code m^2 * 2^(2e)}, kept with
+   * no rounding, so it neither overflows nor underflows. A NaN or an infinity adds a NaN or a
+   * positive infinity.
+   */
+  public void addSquare(double d) {
+    if (Double.isNaN(d) || Double.isInfinite(d)) {
+      add(d * d);
+      return;
+    }
+    if (d == 0) {
+      return;
+    }
+    long bits = Double.doubleToRawLongBits(d);
+    int exponent = (int) ((bits >>> 52) & 0x7ff);
+    long m = bits & 0xfffffffffffffL;
+    if (exponent == 0) {
+      exponent = 1; // subnormal
+    } else {
+      m |= 1L << 52;
+    }
+    BigInteger big = BigInteger.valueOf(m);
+    add(big.multiply(big), 2 * (exponent - 1075));
+  }
+
+  /** Adds {@code l * l}, exactly. */
+  public void addSquare(long l) {
+    if (l != 0) {
+      BigInteger big = BigInteger.valueOf(l);
+      add(big.multiply(big), 0);
+    }
+  }
+
   /** Adds {@code l}, exactly. */
   public void add(long l) {
     if (l != 0) {
@@ -88,6 +121,20 @@ public final class ExactSum {
       mantissa = mantissa.shiftLeft(scale - s).add(m);
       scale = s;
     }
+  }
+
+  /** Whether every value added was finite (no NaN, no infinity). */
+  boolean isFinite() {
+    return nans == 0 && positiveInfinities == 0 && negativeInfinities == 0;
+  }
+
+  /** The finite part of the sum is {@code mantissa() * 2^scale()}. */
+  BigInteger mantissa() {
+    return mantissa;
+  }
+
+  int scale() {
+    return scale;
   }
 
   /** Whether nothing but zeros was added. */

@@ -23,7 +23,13 @@ public final class RegistryKeys {
   public static final List<String> VIEW =
       withMetadata("entities", "source", "version", "ttl", "filter", "features", "aggregations");
   public static final List<String> FEATURE = withMetadata("type", "expr");
-  public static final List<String> AGGREGATION = withMetadata("function", "input", "window", "hop");
+
+  /** An aggregation's keys: the fixed ones, then every function parameter's. */
+  public static final List<String> AGGREGATION =
+      concat(
+          withMetadata("function", "input", "window", "hop"),
+          dev.quiver.registry.aggregate.AggregateParameter.keys());
+
   public static final List<String> SERVICE = withMetadata("features");
 
   /** Every mapping kind by the name of its definition in the JSON Schema. */

@@ -22,6 +22,8 @@ import dev.quiver.registry.FeatureRepo;
 import dev.quiver.registry.Location;
 import dev.quiver.registry.RegistryValidationException;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.aggregate.AggregateParameter;
+import dev.quiver.registry.aggregate.ParameterRule;
 import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.logic.CelTypes;
 import dev.quiver.registry.logic.ExpressionCompiler;
@@ -985,6 +987,9 @@ public final class RepoLoader {
         a.setType(result.get());
       }
     }
+    if (function != null) {
+      parameters(m, function, a, what);
+    }
     Duration window = null;
     if (!m.has("window")) {
       problems.add(m.location(), what + " is missing required key 'window'");
@@ -1015,6 +1020,75 @@ public final class RepoLoader {
       a.setHop(Durations.toProto(hop.orElse(Aggregations.defaultHop(window))));
     }
     return Optional.of(a.build());
+  }
+
+  /**
+   * Reads the parameters of {@code function} into {@code a}, defaults filled in, so the applied
+   * registry records the values its states were built with. Reports a parameter the function does
+   * not take, a missing required one, and one out of its range.
+   */
+  private void parameters(
+      YamlMap m, AggregationFunction function, Aggregation.Builder a, String what) {
+    List<ParameterRule> rules = Aggregations.parameters(function);
+    String fn = Aggregations.name(function);
+    for (String key : m.keys()) {
+      Optional<AggregateParameter> p = AggregateParameter.ofKey(key);
+      if (p.isPresent() && rules.stream().noneMatch(r -> r.parameter() == p.get())) {
+        problems.add(
+            m.keyAt(key),
+            "function "
+                + fn
+                + " takes no parameter "
+                + Messages.quote(key)
+                + " (in "
+                + what
+                + ")"
+                + (rules.isEmpty()
+                    ? "; it takes no parameters"
+                    : "; it takes: "
+                        + String.join(
+                            ", ", rules.stream().map(r -> r.parameter().key()).toList())));
+      }
+    }
+    for (ParameterRule rule : rules) {
+      String key = rule.parameter().key();
+      if (!m.has(key)) {
+        if (rule.isRequired()) {
+          problems.add(
+              m.location(),
+              what
+                  + " is missing parameter "
+                  + Messages.quote(key)
+                  + " (function "
+                  + fn
+                  + " needs "
+                  + rule.expected()
+                  + ")");
+        } else {
+          rule.parameter().set(a, rule.defaultValue());
+        }
+        continue;
+      }
+      Optional<Double> value =
+          rule.parameter().integral() ? m.integer(key).map(Long::doubleValue) : m.number(key);
+      if (value.isEmpty()) {
+        continue;
+      }
+      if (!rule.accepts(value.get())) {
+        problems.add(
+            m.valueAt(key),
+            "parameter "
+                + key
+                + " of "
+                + what
+                + " is "
+                + m.node(key).map(n -> ((ScalarNode) n).getValue()).orElse("?")
+                + "; expected "
+                + rule.expected());
+      } else {
+        rule.parameter().set(a, value.get());
+      }
+    }
   }
 
   /**

@@ -216,6 +216,28 @@ final class YamlMap {
             });
   }
 
+  /** A number: a YAML integer or float. */
+  Optional<Double> number(String key) {
+    return node(key)
+        .flatMap(
+            n -> {
+              if (n instanceof ScalarNode s
+                  && (s.getTag().equals(Tag.INT) || s.getTag().equals(Tag.FLOAT))) {
+                try {
+                  double d = Double.parseDouble(s.getValue().replace("_", ""));
+                  if (Double.isFinite(d)) {
+                    return Optional.of(d);
+                  }
+                } catch (NumberFormatException e) {
+                  // reported below
+                }
+              }
+              problems.add(
+                  at(n), "expected a number for " + Messages.quote(key) + ", found " + kind(n));
+              return Optional.empty();
+            });
+  }
+
   Optional<Boolean> bool(String key) {
     return node(key)
         .flatMap(

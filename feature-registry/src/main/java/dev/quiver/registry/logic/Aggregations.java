@@ -1,53 +1,48 @@
 package dev.quiver.registry.logic;
 
 import dev.quiver.proto.v1.AggregationFunction;
-import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
-import dev.quiver.registry.Types;
+import dev.quiver.registry.aggregate.AggregateFunction;
+import dev.quiver.registry.aggregate.AggregateFunctions;
+import dev.quiver.registry.aggregate.ParameterRule;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
-/** The aggregation functions: their registry names, input rules, result types and default hops. */
+/**
+ * The aggregation functions as the registry names them, and the default hop of a window. Type rules
+ * and parameters are each function's own ({@link AggregateFunction}, registered in {@link
+ * AggregateFunctions}); the methods here only look them up.
+ */
 public final class Aggregations {
   private Aggregations() {}
 
-  /** Registry names of every function, in documentation order. */
+  /** Registry names of every function, in documentation order (the enum's order). */
   public static List<String> names() {
-    return Arrays.stream(AggregationFunction.values())
-        .filter(f -> f != AggregationFunction.AGGREGATION_FUNCTION_UNSPECIFIED)
-        .filter(f -> f != AggregationFunction.UNRECOGNIZED)
-        .map(Aggregations::name)
-        .toList();
+    return AggregateFunctions.all().stream().map(f -> name(f.id())).toList();
   }
 
   public static String name(AggregationFunction f) {
     return f.name().substring("AGGREGATION_FUNCTION_".length()).toLowerCase(Locale.ROOT);
   }
 
+  /** The registered function of a registry name; empty for any other name. */
   public static Optional<AggregationFunction> parse(String name) {
-    return Arrays.stream(AggregationFunction.values())
-        .filter(f -> f != AggregationFunction.AGGREGATION_FUNCTION_UNSPECIFIED)
-        .filter(f -> f != AggregationFunction.UNRECOGNIZED)
+    return AggregateFunctions.all().stream()
+        .map(AggregateFunction::id)
         .filter(f -> name(f).equals(name))
         .findFirst();
   }
 
   /** Whether the function needs an input expression ({@code count} does not: it counts rows). */
   public static boolean needsInput(AggregationFunction f) {
-    return f != AggregationFunction.AGGREGATION_FUNCTION_COUNT;
+    return AggregateFunctions.of(f).needsInput();
   }
 
   /** What input types a function accepts, for error messages. */
   public static String accepts(AggregationFunction f) {
-    return switch (f) {
-      case AGGREGATION_FUNCTION_SUM, AGGREGATION_FUNCTION_AVG ->
-          "a number (int32, int64, float, double)";
-      case AGGREGATION_FUNCTION_MIN, AGGREGATION_FUNCTION_MAX -> "a number or a timestamp";
-      default -> "any scalar type";
-    };
+    return AggregateFunctions.of(f).accepts();
   }
 
   /**
@@ -55,27 +50,12 @@ public final class Aggregations {
    * empty when the input type does not fit the function.
    */
   public static Optional<ValueType> resultType(AggregationFunction f, ValueType input) {
-    boolean scalar = input != null && input.hasScalar();
-    boolean numeric = input != null && Types.isNumeric(input);
-    return switch (f) {
-      case AGGREGATION_FUNCTION_COUNT -> Optional.of(Types.of(ScalarType.SCALAR_TYPE_INT64));
-      case AGGREGATION_FUNCTION_SUM ->
-          numeric
-              ? Optional.of(
-                  Types.of(
-                      Types.isIntegral(input)
-                          ? ScalarType.SCALAR_TYPE_INT64
-                          : ScalarType.SCALAR_TYPE_DOUBLE))
-              : Optional.empty();
-      case AGGREGATION_FUNCTION_AVG ->
-          numeric ? Optional.of(Types.of(ScalarType.SCALAR_TYPE_DOUBLE)) : Optional.empty();
-      case AGGREGATION_FUNCTION_MIN, AGGREGATION_FUNCTION_MAX ->
-          numeric || (scalar && input.getScalar() == ScalarType.SCALAR_TYPE_TIMESTAMP)
-              ? Optional.of(input)
-              : Optional.empty();
-      case AGGREGATION_FUNCTION_LAST -> scalar ? Optional.of(input) : Optional.empty();
-      default -> Optional.empty();
-    };
+    return AggregateFunctions.of(f).resultType(input);
+  }
+
+  /** The parameters {@code f} takes. */
+  public static List<ParameterRule> parameters(AggregationFunction f) {
+    return AggregateFunctions.of(f).parameters();
   }
 
   /**

@@ -16,6 +16,7 @@ import dev.quiver.registry.Durations;
 import dev.quiver.registry.FeatureRepo;
 import dev.quiver.registry.Location;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.aggregate.AggregateParameter;
 import dev.quiver.registry.logic.Aggregations;
 import dev.quiver.registry.plan.Change.Action;
 import dev.quiver.registry.plan.Change.Severity;
@@ -403,6 +404,11 @@ public final class Planner {
       m.put(p + "input", a.getInput());
       m.put(p + "window", Durations.format(Durations.fromProto(a.getWindow())));
       m.put(p + "hop", Durations.format(Durations.fromProto(a.getHop())));
+      for (AggregateParameter param : AggregateParameter.values()) {
+        if (param.isSet(a)) {
+          m.put(p + param.key(), param.format(param.get(a)));
+        }
+      }
       metadata(m, p, a.getMetadata());
     }
     metadata(m, "", v.getMetadata());

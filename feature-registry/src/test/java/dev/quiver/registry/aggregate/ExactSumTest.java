@@ -2,7 +2,14 @@ package dev.quiver.registry.aggregate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.proto.v1.Aggregation;
+import dev.quiver.proto.v1.AggregationFunction;
+import dev.quiver.proto.v1.ScalarType;
+import dev.quiver.registry.Durations;
+import dev.quiver.registry.Types;
+import dev.quiver.registry.semantics.OrderKey;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -76,21 +83,35 @@ class ExactSumTest {
       List<Double> shuffled = new ArrayList<>(values);
       Collections.shuffle(shuffled, RANDOM);
       // Fold in groups ("tiles"), pass each through its storage form, merge in random order.
-      List<ExactSum> groups = new ArrayList<>();
+      Aggregator sum = doubleSum();
+      List<AggregateState> groups = new ArrayList<>();
       for (int at = 0; at < shuffled.size(); ) {
         int n = 1 + RANDOM.nextInt(20);
-        AggregateState tile = new AggregateState();
+        AggregateState tile = sum.empty();
         for (double d : shuffled.subList(at, Math.min(shuffled.size(), at + n))) {
-          tile.sum().add(d);
+          sum.add(tile, d, new OrderKey(0, OrderKey.NO_CREATED_TIME, 0, at));
         }
-        groups.add(AggregateState.decode(tile.encode()).sum());
+        groups.add(AggregateState.decode(tile.encode()));
         at += n;
       }
       Collections.shuffle(groups, RANDOM);
-      ExactSum merged = new ExactSum();
-      groups.forEach(merged::merge);
-      assertThat(Double.doubleToRawLongBits(merged.toDouble())).isEqualTo(expected);
+      AggregateState merged = sum.empty();
+      groups.forEach(g -> sum.merge(merged, g));
+      assertThat(Double.doubleToRawLongBits(sum.result(merged).getDoubleValue()))
+          .isEqualTo(expected);
     }
+  }
+
+  static Aggregator doubleSum() {
+    return new Aggregator(
+        Aggregation.newBuilder()
+            .setName("total")
+            .setFunction(AggregationFunction.AGGREGATION_FUNCTION_SUM)
+            .setInput("x")
+            .setInputType(Types.of(ScalarType.SCALAR_TYPE_DOUBLE))
+            .setWindow(Durations.toProto(Duration.ofHours(1)))
+            .setHop(Durations.toProto(Duration.ofMinutes(5)))
+            .build());
   }
 
   @Test
@@ -143,7 +164,7 @@ class ExactSumTest {
 
   @Test
   void aStateOfAnotherFormatIsRefusedNotMisread() {
-    byte[] stored = new AggregateState().encode();
+    byte[] stored = doubleSum().empty().encode();
     stored[0] = 1;
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> AggregateState.decode(stored))
         .isInstanceOf(IllegalStateException.class)

@@ -12,6 +12,10 @@ import com.networknt.schema.ValidationMessage;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.TestRepos;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.aggregate.AggregateFunction;
+import dev.quiver.registry.aggregate.AggregateFunctions;
+import dev.quiver.registry.aggregate.AggregateParameter;
+import dev.quiver.registry.aggregate.ParameterRule;
 import dev.quiver.registry.logic.Aggregations;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +73,71 @@ class JsonSchemaAgreementTest {
         .at("/$defs/aggregation/properties/function/enum")
         .forEach(n -> functions.add(n.asText()));
     assertThat(functions).containsExactlyElementsOf(Aggregations.names());
+  }
+
+  static Stream<AggregateFunction> functions() {
+    return AggregateFunctions.all().stream();
+  }
+
+  static String aggregation(AggregateFunction f, Map<String, String> parameters) {
+    StringBuilder y =
+        new StringBuilder(
+            "feature_views:\n  v:\n    entities: [e]\n    source: s\n    aggregations:\n"
+                + "      a:\n        function: "
+                + Aggregations.name(f.id())
+                + "\n        window: 1h\n");
+    if (f.needsInput()) {
+      y.append("        input: x\n");
+    }
+    parameters.forEach(
+        (k, v) -> y.append("        ").append(k).append(": ").append(v).append('\n'));
+    return y.toString();
+  }
+
+  static Map<String, String> required(AggregateFunction f) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    for (ParameterRule r : f.parameters()) {
+      if (r.isRequired()) {
+        m.put(r.parameter().key(), r.parameter().format(r.min()));
+      }
+    }
+    return m;
+  }
+
+  /** The schema takes, refuses and bounds each function's parameters as its rules do. */
+  @ParameterizedTest
+  @MethodSource("functions")
+  void parametersAgreeWithEachFunctionsRules(AggregateFunction f) throws IOException {
+    String name = Aggregations.name(f.id());
+    assertThat(validate(aggregation(f, required(f))))
+        .as("%s with its required parameters", name)
+        .isEmpty();
+    for (ParameterRule r : f.parameters()) {
+      String key = r.parameter().key();
+      Map<String, String> m = required(f);
+      if (r.isRequired()) {
+        m.remove(key);
+        assertThat(validate(aggregation(f, m))).as("%s without %s", name, key).isNotEmpty();
+      }
+      for (double v : new double[] {r.min(), r.max()}) {
+        m = required(f);
+        m.put(key, r.parameter().format(v));
+        assertThat(validate(aggregation(f, m))).as("%s with %s = %s", name, key, v).isEmpty();
+      }
+      double step = r.parameter().integral() ? 1 : 0.5;
+      for (double v : new double[] {r.min() - step, r.max() + step}) {
+        m = required(f);
+        m.put(key, r.parameter().format(v));
+        assertThat(validate(aggregation(f, m))).as("%s with %s = %s", name, key, v).isNotEmpty();
+      }
+    }
+    for (AggregateParameter p : AggregateParameter.values()) {
+      if (f.parameters().stream().noneMatch(r -> r.parameter() == p)) {
+        Map<String, String> m = required(f);
+        m.put(p.key(), p == AggregateParameter.PERCENTILE ? "0.5" : "8");
+        assertThat(validate(aggregation(f, m))).as("%s with %s", name, p.key()).isNotEmpty();
+      }
+    }
   }
 
   @ParameterizedTest
@@ -149,7 +218,10 @@ class JsonSchemaAgreementTest {
         "26-bad-reference.yaml",
         "28-unknown-section.yaml",
         "29-join-key-double.yaml",
-        "30-missing-expr.yaml"
+        "30-missing-expr.yaml",
+        "35-aggregation-parameter-missing.yaml",
+        "36-aggregation-parameter-range.yaml",
+        "37-aggregation-parameter-unexpected.yaml"
       })
   void structuralMistakesFailTheSchemaToo(String broken) throws IOException {
     assertThat(validate(TestRepos.resource("broken/" + broken)))

@@ -4,10 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.offline.pit.PointInTimeEngine.ViewInput;
 import dev.quiver.offline.pit.PointInTimeEngine.ViewRows;
+import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.AggregationFunction;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.aggregate.AggregateFunction;
+import dev.quiver.registry.aggregate.AggregateFunctions;
+import dev.quiver.registry.aggregate.AggregateParameter;
+import dev.quiver.registry.aggregate.AggregateState;
+import dev.quiver.registry.aggregate.Aggregator;
+import dev.quiver.registry.aggregate.ParameterRule;
+import dev.quiver.registry.semantics.OrderKey;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -135,6 +143,133 @@ class AggregationJoinTest {
                 inMax.isEmpty()
                     ? null
                     : inMax.stream().mapToDouble(Double::doubleValue).max().getAsDouble());
+      }
+    }
+  }
+
+  static Aggregation typed(String name, AggregationFunction f, long windowMs, long hopMs, int k) {
+    Aggregation.Builder a =
+        agg(name, f, "x", windowMs, hopMs).toBuilder().setInputType(Types.parse("double").get());
+    AggregateFunction fn = AggregateFunctions.of(f);
+    for (ParameterRule rule : fn.parameters()) {
+      double v =
+          rule.parameter() == AggregateParameter.PERCENTILE
+              ? 0.75
+              : rule.parameter() == AggregateParameter.K ? Math.max(rule.min(), k) : rule.min();
+      rule.parameter().set(a, v);
+    }
+    return a.setType(fn.resultType(Types.parse("double").get()).orElseThrow()).build();
+  }
+
+  /**
+   * Every function over the point-in-time engine's fold (rows newest first) gives what the online
+   * store's tiles give (a state per hop built in arrival order, stored, merged oldest first), list
+   * results included: the same objects, compared with {@code equals} (bits, for doubles).
+   */
+  @Test
+  void everyFunctionAgreesWithTheOnlineTileMerge() throws Exception {
+    Random r = new Random(17);
+    List<Aggregation> specs = new ArrayList<>();
+    for (AggregateFunction f : AggregateFunctions.all()) {
+      if (f.id() != AggregationFunction.AGGREGATION_FUNCTION_COUNT) {
+        specs.add(typed("a" + specs.size(), f.id(), 60, 10, 3 + r.nextInt(3)));
+      }
+    }
+    for (int trial = 0; trial < 25; trial++) {
+      List<ViewRows> rows = new ArrayList<>();
+      int n = r.nextInt(80);
+      for (int i = 0; i < n; i++) {
+        Double x =
+            r.nextInt(6) == 0
+                ? null
+                : r.nextBoolean() ? (double) r.nextInt(5) : r.nextDouble() * 1e16 - 5e15;
+        Object[] values = new Object[1 + specs.size()];
+        java.util.Arrays.fill(values, x);
+        rows.add(
+            new ViewRows(
+                List.of("k" + r.nextInt(2)),
+                1000L * r.nextInt(150),
+                PointInTimeEngine.NO_CREATED,
+                r.nextInt(2),
+                i,
+                values));
+      }
+      List<Object[]> table = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        table.add(new Object[] {"k" + r.nextInt(3), 1000L * r.nextInt(200)});
+      }
+      List<String> wanted = new ArrayList<>(List.of("v__x"));
+      specs.forEach(a -> wanted.add("v__" + a.getName()));
+      ViewInput view =
+          new ViewInput(
+              "v",
+              List.of("id"),
+              Duration.ZERO,
+              List.of("x"),
+              specs,
+              () -> PointInTimeEngineTest.iterate(rows));
+      List<Object[]> out = new ArrayList<>();
+      new PointInTimeEngine(
+              new PointInTimeEngine.Options(1 + r.nextInt(4), dir.resolve("f" + trial), x -> {}))
+          .join(
+              new PointInTimeEngine.Table() {
+                @Override
+                public List<String> columns() {
+                  return List.of("id", "ts");
+                }
+
+                @Override
+                public PointInTimeEngine.CloseableIterator<Object[]> rows() {
+                  return PointInTimeEngineTest.iterate(table);
+                }
+              },
+              "ts",
+              List.of(view),
+              Map.of(view, wanted),
+              new PointInTimeEngine.Output() {
+                @Override
+                public void columns(List<String> names) {}
+
+                @Override
+                public void row(Object[] values) {
+                  out.add(values);
+                }
+              });
+      for (int i = 0; i < table.size(); i++) {
+        Object key = table.get(i)[0];
+        long t = (Long) table.get(i)[1];
+        List<ViewRows> mine =
+            new ArrayList<>(
+                rows.stream()
+                    .filter(x -> x.key().get(0).equals(key) && x.eventMicros() <= t)
+                    .toList());
+        if (mine.isEmpty()) {
+          continue;
+        }
+        java.util.Collections.shuffle(mine, r);
+        for (int a = 0; a < specs.size(); a++) {
+          Aggregator agg = new Aggregator(specs.get(a));
+          java.util.TreeMap<Long, byte[]> tiles = new java.util.TreeMap<>();
+          for (ViewRows row : mine) {
+            long us = row.eventMicros();
+            if (!agg.window().contains(us, t)) {
+              continue;
+            }
+            byte[] stored = tiles.get(agg.window().tileStart(us));
+            AggregateState s = stored == null ? agg.empty() : AggregateState.decode(stored);
+            agg.add(
+                s,
+                row.values()[1 + a],
+                new OrderKey(us, row.createdMicros(), row.partition(), row.offset()));
+            tiles.put(agg.window().tileStart(us), s.encode());
+          }
+          AggregateState window = agg.empty();
+          tiles.values().forEach(b -> agg.merge(window, AggregateState.decode(b)));
+          Object online = JavaValues.toJava(agg.result(window));
+          assertThat(out.get(i)[3 + a])
+              .as("trial %d row %d %s", trial, i, specs.get(a).getFunction())
+              .isEqualTo(online);
+        }
       }
     }
   }
