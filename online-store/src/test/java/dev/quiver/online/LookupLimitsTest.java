@@ -56,7 +56,7 @@ class LookupLimitsTest {
 
   @TempDir static Path dir;
   static RegistrySnapshot snapshot;
-  static RocksOnlineStore store;
+  static OnlineStore store;
   static final AtomicInteger catalogReads = new AtomicInteger();
 
   final List<AutoCloseable> closing = new ArrayList<>();
