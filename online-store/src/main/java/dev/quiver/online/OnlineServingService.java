@@ -133,7 +133,7 @@ public final class OnlineServingService implements BindableService {
     }
   }
 
-  private final RocksOnlineStore store;
+  private final OnlineReader store;
   private final Supplier<ServingCatalog> catalog;
   private final Clock clock;
   private final Limits limits;
@@ -148,12 +148,12 @@ public final class OnlineServingService implements BindableService {
    * Serves every request on the calling thread, with the default limits but {@code maxEntities}.
    */
   public OnlineServingService(
-      RocksOnlineStore store, Supplier<ServingCatalog> catalog, Clock clock, int maxEntities) {
+      OnlineReader store, Supplier<ServingCatalog> catalog, Clock clock, int maxEntities) {
     this(store, catalog, clock, Limits.defaults().withMaxEntities(maxEntities), Runnable::run);
   }
 
   /**
-   * @param store the online store
+   * @param store what the online store holds
    * @param catalog the catalog of the registry version to serve; called once per request
    * @param clock the request time, against which TTLs are checked
    * @param limits bounds on the work of lookups
@@ -161,7 +161,7 @@ public final class OnlineServingService implements BindableService {
    *     caller
    */
   public OnlineServingService(
-      RocksOnlineStore store,
+      OnlineReader store,
       Supplier<ServingCatalog> catalog,
       Clock clock,
       Limits limits,

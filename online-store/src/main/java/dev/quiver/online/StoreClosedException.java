@@ -8,7 +8,7 @@ package dev.quiver.online;
 public final class StoreClosedException extends IllegalStateException {
   private static final long serialVersionUID = 1L;
 
-  StoreClosedException(String message) {
+  public StoreClosedException(String message) {
     super(message);
   }
 }

@@ -56,7 +56,7 @@ class LookupLimitsTest {
 
   @TempDir static Path dir;
   static RegistrySnapshot snapshot;
-  static RocksOnlineStore store;
+  static OnlineStore store;
   static final AtomicInteger catalogReads = new AtomicInteger();
 
   final List<AutoCloseable> closing = new ArrayList<>();
@@ -227,6 +227,10 @@ class LookupLimitsTest {
     assertThat(refused.getStatus().getDescription()).contains("--max-inflight-entities");
     release.countDown();
     assertThat(admitted.get(10, TimeUnit.SECONDS).getRowCount()).isEqualTo(10);
+    // The admitted lookup gives its rows back just after its answer is sent.
+    while (service.inflightEntities() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
     assertThat(
             stub.getOnlineFeatures(request("card_stats:last_amount", List.of("small")))
                 .getRowCount())

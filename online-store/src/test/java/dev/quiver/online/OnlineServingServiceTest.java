@@ -38,7 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class OnlineServingServiceTest {
   static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
   @TempDir static Path dir;
-  static RocksOnlineStore store;
+  static OnlineStore store;
   static Server server;
   static ManagedChannel channel;
   static OnlineServingGrpc.OnlineServingBlockingStub stub;

@@ -1,273 +1,122 @@
 package dev.quiver.online;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.quiver.online.kv.OnlineKeyValueStore;
+import dev.quiver.online.kv.RocksKeyValueStore;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.RegistrySnapshot;
-import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.rows.RowBatch;
 import dev.quiver.registry.rows.SourcePartition;
-import dev.quiver.registry.rows.ViewId;
-import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
-import dev.quiver.registry.semantics.OrderKey;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
 
-class RocksOnlineStoreTest {
-  @TempDir Path dir;
-
-  static byte[] key(String card) {
-    return EntityKeyCodec.encode(List.of(card));
+/** The online store on RocksDB: the shared tests, and what survives reopening. */
+class RocksOnlineStoreTest extends AbstractOnlineStoreTest {
+  @Override
+  OnlineKeyValueStore keyValueStore(Path dir) throws Exception {
+    return RocksKeyValueStore.open(dir, 8 << 20, StoreLayout::access);
   }
 
-  @Test
-  void newestRowWinsWhateverOrderRowsArriveIn() throws Exception {
-    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    ViewShape shape = Fixtures.shape(s, "card_stats");
-    Random random = new Random(42);
-    for (int trial = 0; trial < 20; trial++) {
-      try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db" + trial))) {
-        List<ViewRow> rows = new ArrayList<>();
-        Map<String, OrderKey> newest = new HashMap<>();
-        for (int i = 0; i < 300; i++) {
-          String card = "c" + random.nextInt(8);
-          // Few distinct event and created times: ties are common and broken by partition, offset.
-          OrderKey order =
-              new OrderKey(
-                  1_000 * random.nextInt(5),
-                  random.nextBoolean() ? OrderKey.NO_CREATED_TIME : random.nextInt(3),
-                  random.nextInt(2),
-                  random.nextInt(50));
-          rows.add(
-              new ViewRow(
-                  shape,
-                  List.of(card),
-                  order,
-                  new Object[] {(double) order.hashCode(), order.toString()},
-                  new Object[] {null, null}));
-          newest.merge(card, order, (a, b) -> a.compareTo(b) >= 0 ? a : b);
-        }
-        Collections.shuffle(rows, random);
-        for (int from = 0; from < rows.size(); ) {
-          int to = Math.min(rows.size(), from + 1 + random.nextInt(40));
-          store.write(Fixtures.batch(rows.subList(from, to)));
-          from = to;
-        }
-        int country = store.featureId(shape.id(), "last_country");
-        for (Map.Entry<String, OrderKey> e : newest.entrySet()) {
-          StoredRow row =
-              store.read(List.of(shape.id()), List.of(List.of(key(e.getKey())))).get(0).get(0);
-          assertThat(row.order()).as("trial %d, %s", trial, e.getKey()).isEqualTo(e.getValue());
-          assertThat(row.value(country).getStringValue()).isEqualTo(e.getValue().toString());
-        }
+  /** Opens the store's files with RocksDB itself, as an older version would have left them. */
+  interface Surgery {
+    void apply(RocksDB db, List<ColumnFamilyHandle> handles, List<String> names) throws Exception;
+  }
+
+  static void operate(Path db, Surgery surgery) throws Exception {
+    try (Options o = new Options()) {
+      List<byte[]> names = RocksDB.listColumnFamilies(o, db.toString());
+      List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+      List<String> strings = new ArrayList<>();
+      for (byte[] n : names) {
+        descriptors.add(new ColumnFamilyDescriptor(n));
+        strings.add(new String(n, StandardCharsets.UTF_8));
+      }
+      List<ColumnFamilyHandle> handles = new ArrayList<>();
+      try (DBOptions options = new DBOptions();
+          RocksDB raw = RocksDB.open(options, db.toString(), descriptors, handles)) {
+        surgery.apply(raw, handles, strings);
+        handles.forEach(ColumnFamilyHandle::close);
       }
     }
   }
 
   @Test
-  void positionsAreWrittenWithRowsAndSurviveReopening() throws Exception {
+  void positionsAndRowsSurviveReopening() throws Exception {
     RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
     ViewShape shape = Fixtures.shape(s, "card_stats");
     SourcePartition p0 = new SourcePartition("txns", 0);
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      assertThat(store.position(shape.id(), p0)).isZero();
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       store.write(
           Fixtures.batch(List.of(Fixtures.card(shape, "a", 10, 0, 1.0, "US")), shape.id(), 1));
       store.write(
           Fixtures.batch(List.of(Fixtures.card(shape, "b", 11, 1, 2.0, "FR")), shape.id(), 2));
-      assertThat(store.position(shape.id(), p0)).isEqualTo(2);
-      assertThat(store.position(shape.id(), new SourcePartition("txns", 1))).isZero();
-      assertThat(store.position(new ViewId("card_stats", 2), p0)).isZero();
     }
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       assertThat(store.position(shape.id(), p0)).isEqualTo(2);
       StoredRow b = store.read(List.of(shape.id()), List.of(List.of(key("b")))).get(0).get(0);
       assertThat(b.value(store.featureId(shape.id(), "last_amount")).getDoubleValue())
           .isEqualTo(2.0);
+      assertThat(store.partitions(shape.id())).containsExactly(0);
+      Aggregation count = shape.aggregations().get(1);
+      assertThat(
+              store.aggregate(shape.id(), count, List.of(key("a")), 10_000).get(0).getInt64Value())
+          .isEqualTo(1);
     }
   }
 
-  @Test
-  void aFeatureAddedLaterIsAbsentFromOlderRows() throws Exception {
-    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    ViewShape before = Fixtures.shape(s, "card_stats");
-    List<String> features = new ArrayList<>(before.features());
-    features.add(1, "fresh");
-    List<dev.quiver.proto.v1.ValueType> types = new ArrayList<>(before.featureTypes());
-    types.add(1, dev.quiver.registry.Types.of(dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_BOOL));
-    ViewShape after =
-        new ViewShape(before.id(), before.joinKeys(), features, types, before.aggregations());
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      store.write(Fixtures.batch(List.of(Fixtures.card(before, "old", 10, 0, 1.0, "US"))));
-      store.write(
-          Fixtures.batch(
-              List.of(
-                  new ViewRow(
-                      after,
-                      List.of("new"),
-                      new OrderKey(11, OrderKey.NO_CREATED_TIME, 0, 1),
-                      new Object[] {2.0, true, "FR"},
-                      new Object[] {2.0, null}))));
-      int fresh = store.featureId(before.id(), "fresh");
-      int country = store.featureId(before.id(), "last_country");
-      List<StoredRow> rows =
-          store.read(List.of(before.id()), List.of(List.of(key("old"), key("new")))).get(0);
-      assertThat(rows.get(0).value(fresh)).isNull();
-      assertThat(rows.get(0).value(country).getStringValue()).isEqualTo("US");
-      assertThat(rows.get(1).value(fresh).getBoolValue()).isTrue();
-      assertThat(rows.get(1).value(country).getStringValue()).isEqualTo("FR");
-    }
-  }
-
-  @Test
-  void aggregationTilesAgreeWithFoldingTheRowsOfEachWindow() throws Exception {
-    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    ViewShape shape = Fixtures.shape(s, "card_stats");
-    Aggregation sum = shape.aggregations().get(0);
-    Aggregation count = shape.aggregations().get(1);
-    long hop = 10 * 60_000L;
-    long window = 60 * 60_000L;
-    Random random = new Random(7);
-    long t0 = 1_700_000_000_000L;
-    List<ViewRow> rows = new ArrayList<>();
-    for (int i = 0; i < 2000; i++) {
-      String card = "c" + random.nextInt(5);
-      long ts = t0 + random.nextInt(3 * 60 * 60_000);
-      Double amount = random.nextInt(10) == 0 ? null : (double) random.nextInt(1000) / 4;
-      rows.add(Fixtures.card(shape, card, ts, i, amount, "US"));
-    }
-    long last = rows.stream().mapToLong(r -> r.order().eventTimeMicros() / 1000).max().getAsLong();
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      Collections.shuffle(rows, random);
-      for (int from = 0; from < rows.size(); from += 250) {
-        store.write(Fixtures.batch(rows.subList(from, Math.min(rows.size(), from + 250))));
-      }
-      for (int q = 0; q < 30; q++) {
-        long t = last + random.nextInt((int) (2 * window));
-        long start = Math.floorDiv(t - window, hop) * hop;
-        for (int c = 0; c < 5; c++) {
-          String card = "c" + c;
-          List<ViewRow> inWindow =
-              rows.stream()
-                  .filter(r -> r.entityKey().get(0).equals(card))
-                  .filter(
-                      r ->
-                          r.order().eventTimeMicros() / 1000 >= start
-                              && r.order().eventTimeMicros() / 1000 <= t)
-                  .toList();
-          // The correctly rounded exact sum, whatever order the rows were folded in.
-          double expectedSum =
-              inWindow.stream()
-                  .map(r -> (Double) r.aggregationInputs()[0])
-                  .filter(x -> x != null)
-                  .map(java.math.BigDecimal::new)
-                  .reduce(java.math.BigDecimal.ZERO, java.math.BigDecimal::add)
-                  .doubleValue();
-          boolean anyAmount = inWindow.stream().anyMatch(r -> r.aggregationInputs()[0] != null);
-          Value gotSum = store.aggregate(shape.id(), sum, List.of(key(card)), t * 1000).get(0);
-          Value gotCount = store.aggregate(shape.id(), count, List.of(key(card)), t * 1000).get(0);
-          assertThat(gotCount.getInt64Value())
-              .as("count %s at %d", card, t)
-              .isEqualTo(inWindow.size());
-          if (anyAmount) {
-            assertThat(gotSum.getDoubleValue()).as("sum %s at %d", card, t).isEqualTo(expectedSum);
-          } else {
-            assertThat(gotSum.getKindCase()).isEqualTo(Value.KindCase.NULL_VALUE);
-          }
-        }
-      }
-    }
-  }
-
-  @Test
-  void everyMethodFailsClearlyAfterClose() throws Exception {
-    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    ViewShape shape = Fixtures.shape(s, "card_stats");
-    RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"));
-    store.close();
-    store.close();
-    assertThatThrownBy(() -> store.read(List.of(shape.id()), List.of(List.of(key("a")))))
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("is closed");
-    assertThatThrownBy(
-            () -> store.write(Fixtures.batch(List.of(Fixtures.card(shape, "a", 1, 0, 1.0, "US")))))
-        .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> store.position(shape.id(), new SourcePartition("txns", 0)))
-        .isInstanceOf(IllegalStateException.class);
-  }
-
-  @Test
-  void emptyBatchesOnlyMovePositions() throws Exception {
-    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    ViewShape shape = Fixtures.shape(s, "card_stats");
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      store.write(
-          new RowBatch(List.of(), Map.of(shape.id(), Map.of(new SourcePartition("txns", 3), 77L))));
-      assertThat(store.position(shape.id(), new SourcePartition("txns", 3))).isEqualTo(77);
-    }
-  }
-
-  @Test
-  void rowsAndTilesOfAnOlderFormatAreDroppedAndTheirViewsReplayed() throws Exception {
+  /** Stores of an older layout or tile format, made by removing the key that names it. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"layout", "tile_format"})
+  void storesOfAnOlderFormatAreEmptiedAndTheirViewsReplayed(String formatKey) throws Exception {
     RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
     ViewShape card = Fixtures.shape(s, "card_stats");
     ViewShape shop = Fixtures.shape(s, "shop_stats");
     SourcePartition p0 = new SourcePartition("txns", 0);
     long t = 1_700_000_000_000L;
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       store.prepare(List.of(card.id(), shop.id()));
+      List<dev.quiver.registry.rows.ViewRow> rows = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        rows.add(Fixtures.shop(shop, i, t, i, 1.0));
+      }
+      rows.add(cardFrom(card, "a", t, 3, 0, 2.5));
       store.write(
-          new RowBatch(
-              List.of(
-                  Fixtures.card(card, "a", t, 0, 2.5, "US"), Fixtures.shop(shop, 7L, t, 1, 1.0)),
-              Map.of(card.id(), Map.of(p0, 2L), shop.id(), Map.of(p0, 2L))));
+          new RowBatch(rows, Map.of(card.id(), Map.of(p0, 2L), shop.id(), Map.of(p0, 2_000L))));
     }
-    // A store written before rows and tiles had a format: no format key in its metadata.
-    try (org.rocksdb.Options o = new org.rocksdb.Options()) {
-      List<byte[]> names = org.rocksdb.RocksDB.listColumnFamilies(o, dir.resolve("db").toString());
-      List<org.rocksdb.ColumnFamilyDescriptor> descriptors = new ArrayList<>();
-      for (byte[] n : names) {
-        descriptors.add(new org.rocksdb.ColumnFamilyDescriptor(n));
-      }
-      List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
-      try (org.rocksdb.DBOptions options = new org.rocksdb.DBOptions();
-          org.rocksdb.RocksDB raw =
-              org.rocksdb.RocksDB.open(
-                  options, dir.resolve("db").toString(), descriptors, handles)) {
-        raw.delete(handles.get(0), "tile_format".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
-      }
-    }
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
-      // Every view holding data replays from the start; its rows and tiles are gone until the
-      // replay rebuilds them (their times were milliseconds).
+    operate(
+        dir.resolve("db"),
+        (db, handles, names) ->
+            db.delete(handles.get(0), formatKey.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Aggregation count = card.aggregations().get(1);
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+      // Every view holding data replays from the start, its rows, tiles and index gone until the
+      // replay rebuilds them: their times were milliseconds.
       assertThat(store.position(card.id(), p0)).isZero();
       assertThat(store.position(shop.id(), p0)).isZero();
       assertThat(store.read(List.of(card.id()), List.of(List.of(key("a")))).get(0).get(0)).isNull();
-      Aggregation count = card.aggregations().get(1);
+      assertThat(store.partitions(shop.id())).isEmpty();
       assertThat(
               store.aggregate(card.id(), count, List.of(key("a")), t * 1000).get(0).getInt64Value())
           .isZero();
-    }
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       store.write(
           new RowBatch(
-              List.of(Fixtures.card(card, "a", t, 0, 2.5, "US")),
-              Map.of(card.id(), Map.of(p0, 2L))));
+              List.of(cardFrom(card, "a", t, 3, 0, 2.5)), Map.of(card.id(), Map.of(p0, 2L))));
     }
     // Upgraded once: a later open keeps what the replay wrote.
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       assertThat(store.position(card.id(), p0)).isEqualTo(2);
-      Aggregation count = card.aggregations().get(1);
+      assertThat(store.partitions(card.id())).containsExactly(3);
       assertThat(
               store.aggregate(card.id(), count, List.of(key("a")), t * 1000).get(0).getInt64Value())
           .isEqualTo(1);

@@ -37,7 +37,7 @@ class ServingFailuresTest {
               RepeatedValue.newBuilder().addValues(Value.newBuilder().setStringValue("c1")).build())
           .build();
 
-  Status call(RocksOnlineStore store, Supplier<ServingCatalog> catalog) throws Exception {
+  Status call(OnlineStore store, Supplier<ServingCatalog> catalog) throws Exception {
     String name = InProcessServerBuilder.generateName();
     Server server =
         InProcessServerBuilder.forName(name)
@@ -60,7 +60,7 @@ class ServingFailuresTest {
   @Test
   void aClosedStoreIsUnavailable() throws Exception {
     RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
-    RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"));
+    OnlineStore store = RocksOnlineStore.open(dir.resolve("db"));
     store.close();
     Status status = call(store, () -> ServingCatalog.of(s));
     assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
@@ -69,7 +69,7 @@ class ServingFailuresTest {
 
   @Test
   void aFailureOfTheServersOwnIsInternalNotUnavailable() throws Exception {
-    try (RocksOnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
       Status status =
           call(
               store,

@@ -6,6 +6,7 @@ import dev.quiver.kafka.EmbeddedKafka;
 import dev.quiver.offline.ParquetOfflineSink;
 import dev.quiver.online.InvalidRequests;
 import dev.quiver.online.OnlineServingService;
+import dev.quiver.online.OnlineStore;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.online.ServingCatalog;
 import dev.quiver.proto.v1.FeatureView;
@@ -301,7 +302,7 @@ public final class QuiverServer implements AutoCloseable {
   private EmbeddedKafka kafka;
   private String bootstrap;
   private DirectoryRegistryStore registry;
-  private RocksOnlineStore online;
+  private OnlineStore online;
   private ParquetOfflineSink offline;
   private Ingestion ingestion;
   private Server grpc;
@@ -636,7 +637,7 @@ public final class QuiverServer implements AutoCloseable {
     return meters;
   }
 
-  public RocksOnlineStore onlineStore() {
+  public OnlineStore onlineStore() {
     return online;
   }
 

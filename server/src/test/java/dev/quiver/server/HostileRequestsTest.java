@@ -3,6 +3,7 @@ package dev.quiver.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.kafka.EmbeddedKafka;
+import dev.quiver.online.OnlineStore;
 import dev.quiver.online.RocksOnlineStore;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.FeatureList;
@@ -124,7 +125,7 @@ class HostileRequestsTest {
     }
     ViewShape shape = ViewShape.of(cards, keys);
     long millis = now.minusSeconds(30).toEpochMilli();
-    try (RocksOnlineStore store = RocksOnlineStore.open(settings.dataDir().resolve("online"))) {
+    try (OnlineStore store = RocksOnlineStore.open(settings.dataDir().resolve("online"))) {
       store.prepare(snapshot.getFeatureViewsList().stream().map(ViewId::of).toList());
       store.write(
           new RowBatch(

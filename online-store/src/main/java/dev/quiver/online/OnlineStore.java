@@ -1,0 +1,571 @@
+package dev.quiver.online;
+
+import static dev.quiver.online.StoreLayout.INDEX;
+import static dev.quiver.online.StoreLayout.NOTHING;
+import static dev.quiver.online.StoreLayout.ROWS;
+import static dev.quiver.online.StoreLayout.TILES;
+
+import dev.quiver.online.kv.OnlineKeyValueStore;
+import dev.quiver.online.kv.OnlineKeyValueStore.Access;
+import dev.quiver.online.kv.OnlineKeyValueStore.Batch;
+import dev.quiver.online.kv.OnlineKeyValueStore.Cursor;
+import dev.quiver.online.kv.OnlineKeyValueStore.Keyspace;
+import dev.quiver.proto.v1.Aggregation;
+import dev.quiver.proto.v1.Value;
+import dev.quiver.registry.aggregate.AggregateState;
+import dev.quiver.registry.aggregate.Aggregator;
+import dev.quiver.registry.rows.RowBatch;
+import dev.quiver.registry.rows.RowSink;
+import dev.quiver.registry.rows.SourcePartition;
+import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.rows.ViewRow;
+import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.OrderKey;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The online store, over any {@link OnlineKeyValueStore} (layout: {@link StoreLayout}): the newest
+ * row of each entity per view version, aggregation tiles, the applied source positions, and the
+ * index of which source partition each entity's data came from.
+ *
+ * <p>A write keeps a row only if its order key is greater than the stored one, adds each row to its
+ * tile of every aggregation, and writes the positions the rows bring their views to, all in one
+ * atomic {@link Batch}: after a crash the rows, tiles and positions agree, so ingestion resumes
+ * exactly after the last applied record. Lookups read a view's rows in one batched multi-get and
+ * merge a window's tiles with one range scan per entity.
+ *
+ * <p>Thread-safe. Writes are serialized; reads run concurrently with each other and with writes.
+ * Owns its key-value store: {@link #close()} closes it, and every method but {@link #featureId}
+ * throws {@link StoreClosedException} after.
+ */
+public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
+
+  /** The keyspaces of one view version. A new kind of per-view data is one more component. */
+  private record ViewSpaces(Keyspace rows, Keyspace tiles, Keyspace index) {}
+
+  private final OnlineKeyValueStore kv;
+  private final Keyspace meta;
+  private final Map<ViewId, ViewSpaces> views = new ConcurrentHashMap<>();
+  private final Map<Aggregation, Aggregator> aggregators = new ConcurrentHashMap<>();
+  private final Map<ViewId, Map<String, Integer>> featureIds = new ConcurrentHashMap<>();
+  private final Object writes = new Object();
+  private volatile boolean closed;
+
+  private OnlineStore(OnlineKeyValueStore kv) {
+    this.kv = kv;
+    this.meta = kv.metadata();
+  }
+
+  /**
+   * Opens the online store kept in {@code kv}, upgrading what older versions wrote, and takes
+   * ownership of {@code kv}: it is closed with the store, or at once if opening fails.
+   */
+  public static OnlineStore open(OnlineKeyValueStore kv) throws IOException {
+    try {
+      OnlineStore store = new OnlineStore(kv);
+      store.upgrade();
+      for (Keyspace ks : kv.keyspaces()) {
+        ViewId view = StoreLayout.viewOf(ks.name(), ROWS);
+        if (view != null) {
+          store.spaces(view);
+        }
+      }
+      store.loadFeatureIds();
+      return store;
+    } catch (IOException | RuntimeException e) {
+      kv.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public String name() {
+    return "online";
+  }
+
+  // ---------------------------------------------------------------- upgrades
+
+  /**
+   * Brings data of an older format or layout up to date. Rows and tiles written before layout 3
+   * cannot be read: their order keys and tile starts were milliseconds, tiles of layout 1 mixed
+   * source partitions, and tile states before format 3 held sums rounded in arrival order. The
+   * keyspaces of every view holding any data are emptied and the view's positions forgotten, so
+   * ingestion replays it from the start of its topics, rebuilding rows, tiles and the partition
+   * index exactly as live ingestion writes them. Positions go first, so a crash in between leaves
+   * views that replay, never stores that miss history.
+   */
+  private void upgrade() throws IOException {
+    int format = readInt(StoreLayout.TILE_FORMAT_KEY, 1);
+    int layout = readInt(StoreLayout.LAYOUT_KEY, 1);
+    if (format == AggregateState.FORMAT && layout == StoreLayout.LAYOUT) {
+      return;
+    }
+    // Only views holding data replay; empty keyspaces have nothing to misread.
+    Map<ViewId, List<Keyspace>> old = new HashMap<>();
+    for (Keyspace ks : kv.keyspaces()) {
+      for (String kind : List.of(ROWS, TILES, INDEX)) {
+        ViewId view = StoreLayout.viewOf(ks.name(), kind);
+        if (view != null) {
+          old.computeIfAbsent(view, v -> new ArrayList<>()).add(ks);
+        }
+      }
+    }
+    old.values().removeIf(spaces -> spaces.stream().allMatch(this::isEmpty));
+    if (!old.isEmpty()) {
+      try (Batch batch = kv.newBatch()) {
+        for (ViewId view : old.keySet()) {
+          byte[] prefix = StoreLayout.positionPrefix(view);
+          try (Cursor c = kv.cursor(meta)) {
+            c.seek(prefix, StoreLayout.prefixEnd(prefix));
+            while (c.next()) {
+              byte[] key = c.key();
+              if (StoreLayout.startsWith(key, prefix)) {
+                batch.delete(meta, key);
+              }
+            }
+          }
+        }
+        kv.write(batch);
+      }
+      for (List<Keyspace> spaces : old.values()) {
+        for (Keyspace ks : spaces) {
+          kv.dropKeyspace(ks);
+          kv.createKeyspace(ks.name(), StoreLayout.access(ks.name()));
+        }
+      }
+    }
+    try (Batch batch = kv.newBatch()) {
+      batch.put(meta, StoreLayout.TILE_FORMAT_KEY, StoreLayout.int32(AggregateState.FORMAT));
+      batch.put(meta, StoreLayout.LAYOUT_KEY, StoreLayout.int32(StoreLayout.LAYOUT));
+      kv.write(batch);
+    }
+  }
+
+  private boolean isEmpty(Keyspace ks) {
+    try (Cursor c = kv.cursor(ks)) {
+      c.seek(new byte[0], StoreLayout.LAST_ENTITY_KEY);
+      return !c.next();
+    }
+  }
+
+  private int readInt(byte[] key, int absent) throws IOException {
+    byte[] v = kv.get(meta, key);
+    return v == null ? absent : ByteBuffer.wrap(v).getInt();
+  }
+
+  // ---------------------------------------------------------------- positions and ids
+
+  @Override
+  public long position(ViewId view, SourcePartition partition) throws IOException {
+    checkOpen();
+    byte[] v = kv.get(meta, StoreLayout.positionKey(view, partition));
+    return v == null ? 0 : ByteBuffer.wrap(v).getLong();
+  }
+
+  @Override
+  public int featureId(ViewId view, String feature) {
+    return featureIds.getOrDefault(view, Map.of()).getOrDefault(feature, -1);
+  }
+
+  private void loadFeatureIds() throws IOException {
+    byte[] prefix = StoreLayout.FEATURE_IDS;
+    try (Cursor c = kv.cursor(meta)) {
+      c.seek(prefix, StoreLayout.prefixEnd(prefix));
+      while (c.next()) {
+        String key = new String(c.key(), StandardCharsets.UTF_8);
+        if (!key.startsWith("f/")) {
+          continue;
+        }
+        int slash = key.indexOf('/', 2);
+        String v = key.substring(2, slash);
+        int at = v.lastIndexOf('@');
+        ViewId view = new ViewId(v.substring(0, at), Integer.parseInt(v.substring(at + 1)));
+        featureIds
+            .computeIfAbsent(view, x -> new ConcurrentHashMap<>())
+            .put(key.substring(slash + 1), ByteBuffer.wrap(c.value()).getInt());
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  @Override
+  public void prepare(Collection<ViewId> viewIds) throws IOException {
+    checkOpen();
+    for (ViewId v : viewIds) {
+      spaces(v);
+    }
+  }
+
+  @Override
+  public void write(RowBatch batch) throws IOException {
+    checkOpen();
+    synchronized (writes) {
+      try {
+        writeLocked(batch);
+      } catch (IOException e) {
+        throw new IOException(
+            "writing " + batch.rows().size() + " rows failed: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private void writeLocked(RowBatch batch) throws IOException {
+    Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
+    Map<ViewId, Map<ByteBuffer, OrderKey>> pending = new HashMap<>();
+    Map<ViewId, Map<ByteBuffer, AggregateState>> pendingTiles = new HashMap<>();
+    try (Batch wb = kv.newBatch()) {
+      for (ViewRow row : batch.rows()) {
+        ViewShape shape = row.shape();
+        ViewSpaces spaces = spaces(shape.id());
+        byte[] key = EntityKeyCodec.encode(row.entityKey());
+        int partition = row.order().partition();
+        for (int i = 0; i < shape.aggregations().size(); i++) {
+          Aggregation spec = shape.aggregations().get(i);
+          Aggregator aggregator = aggregator(spec);
+          int id = idFor(shape.id(), spec.getName(), newIds, wb);
+          byte[] tileKey =
+              StoreLayout.tileKey(
+                  key, id, aggregator.window().tileStart(row.order().eventTimeMicros()), partition);
+          Map<ByteBuffer, AggregateState> open =
+              pendingTiles.computeIfAbsent(shape.id(), v -> new HashMap<>());
+          ByteBuffer tk = ByteBuffer.wrap(tileKey);
+          AggregateState state = open.get(tk);
+          if (state == null) {
+            byte[] stored = kv.get(spaces.tiles(), tileKey);
+            state = stored == null ? aggregator.empty() : AggregateState.decode(stored);
+            open.put(tk, state);
+          }
+          aggregator.add(state, row.aggregationInputs()[i], row.order());
+        }
+        Map<ByteBuffer, OrderKey> seen = pending.computeIfAbsent(shape.id(), v -> new HashMap<>());
+        ByteBuffer k = ByteBuffer.wrap(key);
+        OrderKey current = seen.get(k);
+        if (current == null) {
+          byte[] stored = kv.get(spaces.rows(), key);
+          current = stored == null ? null : StoredRow.decodeOrder(stored);
+        }
+        // The partition of the entity's newest row is indexed already: only data from another
+        // partition (a new entity, or a view not keyed like its topic) adds to the index.
+        if (current == null || current.partition() != partition) {
+          wb.put(spaces.index(), StoreLayout.indexKey(partition, key), NOTHING);
+        }
+        if (current != null && !row.order().isNewerThan(current)) {
+          continue;
+        }
+        seen.put(k, row.order());
+        int[] ids = new int[shape.features().size()];
+        Value[] values = new Value[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+          ids[i] = idFor(shape.id(), shape.features().get(i), newIds, wb);
+          values[i] = row.valueProto(i);
+        }
+        wb.put(spaces.rows(), key, StoredRow.encode(row.order(), ids, values));
+      }
+      for (Map.Entry<ViewId, Map<ByteBuffer, AggregateState>> e : pendingTiles.entrySet()) {
+        Keyspace tiles = views.get(e.getKey()).tiles();
+        for (Map.Entry<ByteBuffer, AggregateState> t : e.getValue().entrySet()) {
+          wb.put(tiles, t.getKey().array(), t.getValue().encode());
+        }
+      }
+      for (Map.Entry<ViewId, Map<SourcePartition, Long>> view : batch.positions().entrySet()) {
+        for (Map.Entry<SourcePartition, Long> p : view.getValue().entrySet()) {
+          wb.put(
+              meta,
+              StoreLayout.positionKey(view.getKey(), p.getKey()),
+              StoreLayout.int64(p.getValue()));
+        }
+      }
+      kv.write(wb);
+    }
+    newIds.forEach(
+        (view, ids) ->
+            featureIds.computeIfAbsent(view, v -> new ConcurrentHashMap<>()).putAll(ids));
+  }
+
+  /** The id of a feature, assigned in {@code wb} if it has none: ids are never reused. */
+  private int idFor(ViewId view, String feature, Map<ViewId, Map<String, Integer>> newIds, Batch wb)
+      throws IOException {
+    Map<String, Integer> known = featureIds.getOrDefault(view, Map.of());
+    Integer id = known.get(feature);
+    if (id != null) {
+      return id;
+    }
+    Map<String, Integer> fresh = newIds.computeIfAbsent(view, v -> new HashMap<>());
+    id = fresh.get(feature);
+    if (id == null) {
+      id = known.size() + fresh.size();
+      fresh.put(feature, id);
+      wb.put(meta, StoreLayout.featureIdKey(view, feature), StoreLayout.int32(id));
+    }
+    return id;
+  }
+
+  private ViewSpaces spaces(ViewId view) throws IOException {
+    ViewSpaces s = views.get(view);
+    if (s != null) {
+      return s;
+    }
+    synchronized (views) {
+      s = views.get(view);
+      if (s == null) {
+        // Rows last: a view exists once its rows do, and then so do its other keyspaces.
+        Keyspace tiles = kv.createKeyspace(TILES + view, Access.ORDERED);
+        Keyspace index = kv.createKeyspace(INDEX + view, Access.ORDERED);
+        Keyspace rows = kv.createKeyspace(ROWS + view, Access.POINT);
+        s = new ViewSpaces(rows, tiles, index);
+        views.put(view, s);
+      }
+      return s;
+    }
+  }
+
+  // ---------------------------------------------------------------- partitions
+
+  /** The source partitions the view holds rows or tiles from, in increasing order. */
+  public List<Integer> partitions(ViewId view) throws IOException {
+    checkOpen();
+    ViewSpaces s = views.get(view);
+    return s == null ? List.of() : kv.partitions(s.index());
+  }
+
+  /**
+   * Removes, in one atomic write, what the view holds from a source partition: the rows whose
+   * newest version came from it, its tiles, its index entries and its recorded position, so the
+   * partition replays from its start if it is read again. Rows it overwrote that came from other
+   * partitions are not brought back (see {@code docs/online.md}, "Storage"). The write holds the
+   * whole partition's deletes.
+   */
+  public void dropPartition(ViewId view, int partition) throws IOException {
+    checkOpen();
+    OnlineKeyValueStore.checkPartition(partition);
+    synchronized (writes) {
+      ViewSpaces s = views.get(view);
+      try (Batch batch = kv.newBatch()) {
+        if (s != null) {
+          byte[] prefix = OnlineKeyValueStore.partitionPrefix(partition);
+          List<byte[]> entities = new ArrayList<>();
+          try (Cursor c = kv.cursor(s.index())) {
+            c.seek(prefix, StoreLayout.prefixEnd(prefix));
+            while (c.next()) {
+              byte[] key = c.key();
+              if (StoreLayout.startsWith(key, prefix)) {
+                entities.add(StoreLayout.entityOfIndexKey(key));
+              }
+            }
+          }
+          List<byte[]> rows = kv.multiGet(Collections.nCopies(entities.size(), s.rows()), entities);
+          for (int i = 0; i < rows.size(); i++) {
+            byte[] row = rows.get(i);
+            if (row != null && StoredRow.decodeOrder(row).partition() == partition) {
+              batch.delete(s.rows(), entities.get(i));
+            }
+          }
+          try (Cursor c = kv.cursor(s.tiles())) {
+            for (byte[] entity : entities) {
+              c.seek(entity, StoreLayout.lastTileKey(entity));
+              while (c.next()) {
+                byte[] key = c.key();
+                if (StoreLayout.tilePartition(key) == partition) {
+                  batch.delete(s.tiles(), key);
+                }
+              }
+            }
+          }
+          batch.deletePartition(s.index(), partition);
+        }
+        byte[] positions = StoreLayout.positionPrefix(view);
+        String suffix = "/" + partition;
+        try (Cursor c = kv.cursor(meta)) {
+          c.seek(positions, StoreLayout.prefixEnd(positions));
+          while (c.next()) {
+            byte[] key = c.key();
+            if (StoreLayout.startsWith(key, positions)
+                && new String(key, StandardCharsets.UTF_8).endsWith(suffix)) {
+              batch.delete(meta, key);
+            }
+          }
+        }
+        kv.write(batch);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Keys read in the first multi-get of a lookup, before any row size is known. */
+  static final int FIRST_READ_KEYS = 8;
+
+  /** The most keys of one multi-get. */
+  static final int MAX_READ_KEYS = 1024;
+
+  /** About how many value bytes one multi-get may bring into memory at once. */
+  static final long READ_CHUNK_BYTES = 4L << 20;
+
+  /** Reads the rows of several views at once, with no budget. */
+  public List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys)
+      throws IOException {
+    return read(viewIds, keys, LookupBudget.unlimited());
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The keys of all views are read in multi-gets sized by the rows seen so far, so that one
+   * multi-get brings about {@link #READ_CHUNK_BYTES} into native and heap memory at most: a lookup
+   * of large rows spends its budget, and stops, before it has read them all.
+   */
+  @Override
+  public List<List<StoredRow>> read(
+      List<ViewId> viewIds, List<List<byte[]>> keys, LookupBudget budget) throws IOException {
+    checkOpen();
+    List<Keyspace> spaces = new ArrayList<>();
+    List<byte[]> flat = new ArrayList<>();
+    Keyspace[] byView = new Keyspace[viewIds.size()];
+    for (int v = 0; v < viewIds.size(); v++) {
+      ViewSpaces s = views.get(viewIds.get(v));
+      if (s == null) {
+        continue;
+      }
+      byView[v] = s.rows();
+      for (byte[] k : keys.get(v)) {
+        spaces.add(s.rows());
+        flat.add(k);
+      }
+    }
+    List<byte[]> values = multiGet(spaces, flat, budget);
+    List<List<StoredRow>> out = new ArrayList<>(viewIds.size());
+    int i = 0;
+    for (int v = 0; v < viewIds.size(); v++) {
+      List<byte[]> ks = keys.get(v);
+      List<StoredRow> rows = new ArrayList<>(ks.size());
+      if (byView[v] == null) {
+        for (int k = 0; k < ks.size(); k++) {
+          rows.add(null);
+        }
+      } else {
+        for (int k = 0; k < ks.size(); k++) {
+          byte[] stored = values.get(i++);
+          rows.add(stored == null ? null : StoredRow.decode(stored));
+        }
+      }
+      out.add(rows);
+    }
+    return out;
+  }
+
+  private List<byte[]> multiGet(List<Keyspace> spaces, List<byte[]> keys, LookupBudget budget)
+      throws IOException {
+    int total = keys.size();
+    if (total == 0) {
+      return List.of();
+    }
+    budget.checkpoint();
+    if (total <= FIRST_READ_KEYS) {
+      List<byte[]> values = kv.multiGet(spaces, keys);
+      for (byte[] v : values) {
+        if (v != null) {
+          budget.spend(v.length);
+        }
+      }
+      return values;
+    }
+    List<byte[]> values = new ArrayList<>(total);
+    int chunk = FIRST_READ_KEYS;
+    long largest = 1;
+    for (int at = 0, end; at < total; at = end) {
+      if (at > 0) {
+        budget.checkpoint();
+        chunk = (int) Math.max(1, Math.min(MAX_READ_KEYS, READ_CHUNK_BYTES / largest));
+      }
+      end = Math.min(total, at + chunk);
+      List<byte[]> got = kv.multiGet(spaces.subList(at, end), keys.subList(at, end));
+      for (byte[] v : got) {
+        if (v != null) {
+          budget.spend(v.length);
+          largest = Math.max(largest, v.length);
+        }
+      }
+      values.addAll(got);
+    }
+    return values;
+  }
+
+  /** {@link #aggregate(ViewId, Aggregation, List, long, LookupBudget)} with no budget. */
+  public List<Value> aggregate(ViewId view, Aggregation spec, List<byte[]> keys, long nowMicros)
+      throws IOException {
+    return aggregate(view, spec, keys, nowMicros, LookupBudget.unlimited());
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Merges, per key, the tiles from the window's start to the tile holding now, of every source
+   * partition, in one range scan; asks {@code budget} between keys whether the caller still waits.
+   */
+  @Override
+  public List<Value> aggregate(
+      ViewId view, Aggregation spec, List<byte[]> keys, long nowMicros, LookupBudget budget)
+      throws IOException {
+    checkOpen();
+    Aggregator aggregator = aggregator(spec);
+    int id = featureId(view, spec.getName());
+    ViewSpaces s = views.get(view);
+    List<Value> out = new ArrayList<>(keys.size());
+    if (s == null || id < 0) {
+      AggregateState none = aggregator.empty();
+      for (int i = 0; i < keys.size(); i++) {
+        out.add(aggregator.result(none));
+      }
+      return out;
+    }
+    long from = aggregator.window().start(nowMicros);
+    long to = aggregator.window().tileStart(nowMicros);
+    try (Cursor c = kv.cursor(s.tiles())) {
+      for (int k = 0; k < keys.size(); k++) {
+        if ((k & 63) == 0) {
+          budget.checkpoint();
+        }
+        byte[] key = keys.get(k);
+        AggregateState state = aggregator.empty();
+        // Partition 0 is the first of a tile, 0xFFFFFFFF past the last (unsigned order).
+        c.seek(StoreLayout.tileKey(key, id, from, 0), StoreLayout.tileKey(key, id, to, -1));
+        while (c.next()) {
+          aggregator.merge(state, AggregateState.decode(c.value()));
+        }
+        Value result = aggregator.result(state);
+        budget.spend(result.getSerializedSize());
+        out.add(result);
+      }
+    }
+    return out;
+  }
+
+  private Aggregator aggregator(Aggregation spec) {
+    return aggregators.computeIfAbsent(spec, Aggregator::new);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private void checkOpen() {
+    if (closed) {
+      throw new StoreClosedException("the online store is closed");
+    }
+  }
+
+  /** Closes the key-value store, after the reads under way. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    kv.close();
+  }
+}
