@@ -14,15 +14,17 @@ import java.util.List;
 public interface OnlineReader {
 
   /**
-   * Reads the rows of several views at once. {@code keys.get(i)} holds the encoded entity keys
-   * ({@link EntityKeyCodec}) to read from view {@code viewIds.get(i)}; the result holds, in the
-   * same shape, the stored row or null. Every row read is counted against {@code budget}, and its
-   * checkpoint is asked between reads whether the caller still waits.
+   * Reads the rows of several views as of {@code asOfMicros}. {@code keys.get(i)} holds the encoded
+   * entity keys ({@link EntityKeyCodec}) to read from view {@code viewIds.get(i)}; the result
+   * holds, in the same shape, each entity's newest row visible at that time ({@link
+   * dev.quiver.registry.semantics.AsOf}), or null. Every row read is counted against {@code
+   * budget}, and its checkpoint is asked between reads whether the caller still waits.
    *
    * @throws LookupBudget.ExceededException when the rows read pass the budget
    * @throws LookupBudget.CancelledException when the caller has gone
    */
-  List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys, LookupBudget budget)
+  List<List<StoredRow>> read(
+      List<ViewId> viewIds, List<List<byte[]>> keys, long asOfMicros, LookupBudget budget)
       throws IOException;
 
   /**
@@ -31,10 +33,11 @@ public interface OnlineReader {
   int featureId(ViewId view, String feature);
 
   /**
-   * The value of an aggregation over the sawtooth window ending at {@code nowMillis}, for each
-   * encoded entity key; each result's size is counted against {@code budget}.
+   * The value of an aggregation over the sawtooth window at {@code nowMicros} ({@link
+   * dev.quiver.registry.semantics.Window}), for each encoded entity key; each result's size is
+   * counted against {@code budget}.
    */
   List<Value> aggregate(
-      ViewId view, Aggregation spec, List<byte[]> keys, long nowMillis, LookupBudget budget)
+      ViewId view, Aggregation spec, List<byte[]> keys, long nowMicros, LookupBudget budget)
       throws IOException;
 }

@@ -421,8 +421,10 @@ public final class OnlineServingService implements BindableService {
       keysByView.add(
           byKeys.computeIfAbsent(views.get(v), keys -> Keys.of(encodeKeys(keys, keyValues, rows))));
     }
+    // One instant for every value of the request: rows, TTLs and windows as of it.
+    long nowMicros = Micros.of(clock.instant());
     List<List<StoredRow>> stored =
-        store.read(viewIds, keysByView.stream().map(Keys::unique).toList(), budget);
+        store.read(viewIds, keysByView.stream().map(Keys::unique).toList(), nowMicros, budget);
     Map<ViewId, Integer> viewIndex = new HashMap<>();
     List<byte[][]> timesByView = new ArrayList<>(viewIds.size());
     for (int i = 0; i < viewIds.size(); i++) {
@@ -439,7 +441,6 @@ public final class OnlineServingService implements BindableService {
       timesByView.add(times);
     }
 
-    long nowMicros = Micros.of(clock.instant());
     ResponseEncoder out = new ResponseEncoder(rows);
     Iterator<String> columnNames = names.iterator();
     for (ServingCatalog.ServedFeature f : features) {

@@ -1,5 +1,6 @@
 package dev.quiver.online;
 
+import static dev.quiver.online.StoreLayout.AHEAD;
 import static dev.quiver.online.StoreLayout.INDEX;
 import static dev.quiver.online.StoreLayout.NOTHING;
 import static dev.quiver.online.StoreLayout.ROWS;
@@ -10,6 +11,7 @@ import dev.quiver.online.kv.OnlineKeyValueStore.Access;
 import dev.quiver.online.kv.OnlineKeyValueStore.Batch;
 import dev.quiver.online.kv.OnlineKeyValueStore.Cursor;
 import dev.quiver.online.kv.OnlineKeyValueStore.Keyspace;
+import dev.quiver.proto.JavaValues;
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.aggregate.AggregateState;
@@ -17,9 +19,12 @@ import dev.quiver.registry.aggregate.Aggregator;
 import dev.quiver.registry.rows.RowBatch;
 import dev.quiver.registry.rows.RowSink;
 import dev.quiver.registry.rows.SourcePartition;
+import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
+import dev.quiver.registry.semantics.AsOf;
+import dev.quiver.registry.semantics.FutureEvents;
 import dev.quiver.registry.semantics.OrderKey;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -50,13 +55,26 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
 
   /** The keyspaces of one view version. A new kind of per-view data is one more component. */
-  private record ViewSpaces(Keyspace rows, Keyspace tiles, Keyspace index) {}
+  private record ViewSpaces(Keyspace rows, Keyspace tiles, Keyspace index, Keyspace ahead) {}
 
   private final OnlineKeyValueStore kv;
   private final Keyspace meta;
   private final Map<ViewId, ViewSpaces> views = new ConcurrentHashMap<>();
   private final Map<Aggregation, Aggregator> aggregators = new ConcurrentHashMap<>();
   private final Map<ViewId, Map<String, Integer>> featureIds = new ConcurrentHashMap<>();
+
+  /** Each view's newest shape seen since opening: the aggregations its held rows join. */
+  private final Map<ViewId, ViewShape> shapes = new ConcurrentHashMap<>();
+
+  /**
+   * Odd while a write moves held rows into rows and tiles, bumped again after: a lookup that saw it
+   * change read some held rows both ways, or neither, and reads again (a seqlock; one writer).
+   */
+  private volatile long heldVersion;
+
+  /** Rows held apart until the clock reaches them, by view and entity key; lists immutable. */
+  private final Map<ViewId, Map<ByteBuffer, List<Held>>> held = new ConcurrentHashMap<>();
+
   private final Object writes = new Object();
   private volatile boolean closed;
 
@@ -80,6 +98,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
         }
       }
       store.loadFeatureIds();
+      store.loadHeld();
       return store;
     } catch (IOException | RuntimeException e) {
       kv.close();
@@ -112,7 +131,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     // Only views holding data replay; empty keyspaces have nothing to misread.
     Map<ViewId, List<Keyspace>> old = new HashMap<>();
     for (Keyspace ks : kv.keyspaces()) {
-      for (String kind : List.of(ROWS, TILES, INDEX)) {
+      for (String kind : List.of(ROWS, TILES, INDEX, AHEAD)) {
         ViewId view = StoreLayout.viewOf(ks.name(), kind);
         if (view != null) {
           old.computeIfAbsent(view, v -> new ArrayList<>()).add(ks);
@@ -219,77 +238,258 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     }
   }
 
+  /**
+   * A row held apart because it was stamped after the clock that ingested it: {@code row} holds its
+   * features and, under each aggregation's id, that aggregation's input.
+   */
+  private record Held(byte[] key, OrderKey order, StoredRow row) {}
+
+  /** What one write batch changes: rows and tiles read once and written once. */
+  private final class Pending {
+    final Batch wb;
+    final Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
+    final Map<ViewId, Map<ByteBuffer, OrderKey>> rows = new HashMap<>();
+    final Map<ViewId, Map<ByteBuffer, AggregateState>> tiles = new HashMap<>();
+    final Map<ViewId, Map<ByteBuffer, List<Held>>> heldAdded = new HashMap<>();
+    final Map<ViewId, List<Held>> heldApplied = new HashMap<>();
+
+    Pending(Batch wb) {
+      this.wb = wb;
+    }
+
+    int id(ViewId view, String name) throws IOException {
+      return idFor(view, name, newIds, wb);
+    }
+
+    /** Folds a row's aggregation inputs into its tiles. */
+    void addToTiles(
+        ViewSpaces spaces, ViewId view, Aggregation spec, byte[] key, OrderKey order, Object input)
+        throws IOException {
+      Aggregator aggregator = aggregator(spec);
+      int id = id(view, spec.getName());
+      byte[] tileKey =
+          StoreLayout.tileKey(
+              key, id, aggregator.window().tileStart(order.eventTimeMicros()), order.partition());
+      Map<ByteBuffer, AggregateState> open = tiles.computeIfAbsent(view, v -> new HashMap<>());
+      ByteBuffer tk = ByteBuffer.wrap(tileKey);
+      AggregateState state = open.get(tk);
+      if (state == null) {
+        byte[] stored = kv.get(spaces.tiles(), tileKey);
+        state = stored == null ? aggregator.empty() : AggregateState.decode(stored);
+        open.put(tk, state);
+      }
+      aggregator.add(state, input, order);
+    }
+
+    /**
+     * Whether a row with {@code order} is newer than the entity's stored one (and so replaces it);
+     * indexes the partition it came from.
+     */
+    boolean newer(ViewSpaces spaces, ViewId view, byte[] key, OrderKey order) throws IOException {
+      Map<ByteBuffer, OrderKey> seen = rows.computeIfAbsent(view, v -> new HashMap<>());
+      ByteBuffer k = ByteBuffer.wrap(key);
+      OrderKey current = seen.get(k);
+      if (current == null) {
+        byte[] stored = kv.get(spaces.rows(), key);
+        current = stored == null ? null : StoredRow.decodeOrder(stored);
+      }
+      // The partition of the entity's newest row is indexed already: only data from another
+      // partition (a new entity, or a view not keyed like its topic) adds to the index.
+      if (current == null || current.partition() != order.partition()) {
+        wb.put(spaces.index(), StoreLayout.indexKey(order.partition(), key), NOTHING);
+      }
+      if (current != null && !order.isNewerThan(current)) {
+        return false;
+      }
+      seen.put(k, order);
+      return true;
+    }
+  }
+
   private void writeLocked(RowBatch batch) throws IOException {
-    Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
-    Map<ViewId, Map<ByteBuffer, OrderKey>> pending = new HashMap<>();
-    Map<ViewId, Map<ByteBuffer, AggregateState>> pendingTiles = new HashMap<>();
+    long clock = batch.clockMicros();
     try (Batch wb = kv.newBatch()) {
+      Pending p = new Pending(wb);
+      applyHeld(p, clock);
       for (ViewRow row : batch.rows()) {
         ViewShape shape = row.shape();
-        ViewSpaces spaces = spaces(shape.id());
+        ViewId view = shape.id();
+        ViewSpaces spaces = spaces(view);
+        shapes.put(view, shape);
         byte[] key = EntityKeyCodec.encode(row.entityKey());
-        int partition = row.order().partition();
-        for (int i = 0; i < shape.aggregations().size(); i++) {
-          Aggregation spec = shape.aggregations().get(i);
-          Aggregator aggregator = aggregator(spec);
-          int id = idFor(shape.id(), spec.getName(), newIds, wb);
-          byte[] tileKey =
-              StoreLayout.tileKey(
-                  key, id, aggregator.window().tileStart(row.order().eventTimeMicros()), partition);
-          Map<ByteBuffer, AggregateState> open =
-              pendingTiles.computeIfAbsent(shape.id(), v -> new HashMap<>());
-          ByteBuffer tk = ByteBuffer.wrap(tileKey);
-          AggregateState state = open.get(tk);
-          if (state == null) {
-            byte[] stored = kv.get(spaces.tiles(), tileKey);
-            state = stored == null ? aggregator.empty() : AggregateState.decode(stored);
-            open.put(tk, state);
-          }
-          aggregator.add(state, row.aggregationInputs()[i], row.order());
-        }
-        Map<ByteBuffer, OrderKey> seen = pending.computeIfAbsent(shape.id(), v -> new HashMap<>());
-        ByteBuffer k = ByteBuffer.wrap(key);
-        OrderKey current = seen.get(k);
-        if (current == null) {
-          byte[] stored = kv.get(spaces.rows(), key);
-          current = stored == null ? null : StoredRow.decodeOrder(stored);
-        }
-        // The partition of the entity's newest row is indexed already: only data from another
-        // partition (a new entity, or a view not keyed like its topic) adds to the index.
-        if (current == null || current.partition() != partition) {
-          wb.put(spaces.index(), StoreLayout.indexKey(partition, key), NOTHING);
-        }
-        if (current != null && !row.order().isNewerThan(current)) {
+        if (FutureEvents.ahead(row.order().eventTimeMicros(), clock)) {
+          hold(p, spaces, row, key);
           continue;
         }
-        seen.put(k, row.order());
+        for (int i = 0; i < shape.aggregations().size(); i++) {
+          p.addToTiles(
+              spaces,
+              view,
+              shape.aggregations().get(i),
+              key,
+              row.order(),
+              row.aggregationInputs()[i]);
+        }
+        if (!p.newer(spaces, view, key, row.order())) {
+          continue;
+        }
         int[] ids = new int[shape.features().size()];
         Value[] values = new Value[ids.length];
         for (int i = 0; i < ids.length; i++) {
-          ids[i] = idFor(shape.id(), shape.features().get(i), newIds, wb);
+          ids[i] = p.id(view, shape.features().get(i));
           values[i] = row.valueProto(i);
         }
         wb.put(spaces.rows(), key, StoredRow.encode(row.order(), ids, values));
       }
-      for (Map.Entry<ViewId, Map<ByteBuffer, AggregateState>> e : pendingTiles.entrySet()) {
+      for (Map.Entry<ViewId, Map<ByteBuffer, AggregateState>> e : p.tiles.entrySet()) {
         Keyspace tiles = views.get(e.getKey()).tiles();
         for (Map.Entry<ByteBuffer, AggregateState> t : e.getValue().entrySet()) {
           wb.put(tiles, t.getKey().array(), t.getValue().encode());
         }
       }
       for (Map.Entry<ViewId, Map<SourcePartition, Long>> view : batch.positions().entrySet()) {
-        for (Map.Entry<SourcePartition, Long> p : view.getValue().entrySet()) {
+        for (Map.Entry<SourcePartition, Long> pos : view.getValue().entrySet()) {
           wb.put(
               meta,
-              StoreLayout.positionKey(view.getKey(), p.getKey()),
-              StoreLayout.int64(p.getValue()));
+              StoreLayout.positionKey(view.getKey(), pos.getKey()),
+              StoreLayout.int64(pos.getValue()));
         }
       }
-      kv.write(wb);
+      boolean moving = !p.heldApplied.isEmpty();
+      if (moving) {
+        heldVersion = heldVersion + 1;
+      }
+      try {
+        kv.write(wb);
+        p.newIds.forEach(
+            (view, ids) ->
+                featureIds.computeIfAbsent(view, v -> new ConcurrentHashMap<>()).putAll(ids));
+        p.heldApplied.forEach((view, applied) -> forget(view, applied));
+      } finally {
+        if (moving) {
+          heldVersion = heldVersion + 1;
+        }
+      }
+      p.heldAdded.forEach(
+          (view, added) -> added.forEach((entity, rows) -> rows.forEach(h -> remember(view, h))));
     }
-    newIds.forEach(
-        (view, ids) ->
-            featureIds.computeIfAbsent(view, v -> new ConcurrentHashMap<>()).putAll(ids));
+  }
+
+  /**
+   * Holds a row stamped after the ingesting clock apart from the served rows and tiles, with its
+   * features and aggregation inputs, until a later clock reaches it ({@link #applyHeld}); lookups
+   * before then count it only when their time has reached it.
+   */
+  private void hold(Pending p, ViewSpaces spaces, ViewRow row, byte[] key) throws IOException {
+    ViewShape shape = row.shape();
+    ViewId view = shape.id();
+    int features = shape.features().size();
+    int[] ids = new int[features + shape.aggregations().size()];
+    Value[] values = new Value[ids.length];
+    for (int i = 0; i < features; i++) {
+      ids[i] = p.id(view, shape.features().get(i));
+      values[i] = row.valueProto(i);
+    }
+    for (int i = 0; i < shape.aggregations().size(); i++) {
+      Aggregation spec = shape.aggregations().get(i);
+      ids[features + i] = p.id(view, spec.getName());
+      Object input = row.aggregationInputs()[i];
+      values[features + i] =
+          input == null ? Values.nullValue() : Values.toProto(input, spec.getInputType());
+    }
+    byte[] stored = StoredRow.encode(row.order(), ids, values);
+    byte[] aheadKey = StoreLayout.aheadKey(row.order(), key);
+    p.wb.put(spaces.ahead(), aheadKey, stored);
+    p.wb.put(spaces.index(), StoreLayout.indexKey(row.order().partition(), key), NOTHING);
+    p.heldAdded
+        .computeIfAbsent(view, v -> new HashMap<>())
+        .computeIfAbsent(ByteBuffer.wrap(key), k -> new ArrayList<>())
+        .add(new Held(aheadKey, row.order(), StoredRow.decode(stored)));
+  }
+
+  /**
+   * Applies the held rows the clock has reached, as rows of this batch: each replaces the stored
+   * row if newer and joins its tiles, and leaves the held rows, in the same atomic write. A view's
+   * held rows wait while the store has not seen its shape since opening (its aggregations are
+   * needed); lookups count them meanwhile.
+   */
+  private void applyHeld(Pending p, long clock) throws IOException {
+    for (Map.Entry<ViewId, Map<ByteBuffer, List<Held>>> e : held.entrySet()) {
+      ViewId view = e.getKey();
+      ViewShape shape = shapes.get(view);
+      if (shape == null || e.getValue().isEmpty()) {
+        continue;
+      }
+      ViewSpaces spaces = spaces(view);
+      List<Held> due = new ArrayList<>();
+      for (List<Held> rows : e.getValue().values()) {
+        for (Held h : rows) {
+          if (AsOf.visible(h.order().eventTimeMicros(), clock)) {
+            due.add(h);
+          }
+        }
+      }
+      for (Held h : due) {
+        byte[] key = StoreLayout.entityOfAheadKey(h.key());
+        for (Aggregation spec : shape.aggregations()) {
+          int id = featureId(view, spec.getName());
+          int at = id < 0 ? -1 : h.row().indexOf(id);
+          Object input = at < 0 ? null : JavaValues.toJava(h.row().value(id));
+          p.addToTiles(spaces, view, spec, key, h.order(), input);
+        }
+        if (p.newer(spaces, view, key, h.order())) {
+          int[] ids = new int[shape.features().size()];
+          Value[] values = new Value[ids.length];
+          for (int i = 0; i < ids.length; i++) {
+            ids[i] = p.id(view, shape.features().get(i));
+            Value v = h.row().value(ids[i]);
+            values[i] = v == null ? Values.nullValue() : v;
+          }
+          p.wb.put(spaces.rows(), key, StoredRow.encode(h.order(), ids, values));
+        }
+        p.wb.delete(spaces.ahead(), h.key());
+      }
+      if (!due.isEmpty()) {
+        p.heldApplied.put(view, due);
+      }
+    }
+  }
+
+  private void remember(ViewId view, Held h) {
+    held.computeIfAbsent(view, v -> new ConcurrentHashMap<>())
+        .compute(
+            ByteBuffer.wrap(StoreLayout.entityOfAheadKey(h.key())),
+            (k, rows) -> {
+              List<Held> next = rows == null ? new ArrayList<>() : new ArrayList<>(rows);
+              next.add(h);
+              return List.copyOf(next);
+            });
+  }
+
+  private void forget(ViewId view, List<Held> applied) {
+    Map<ByteBuffer, List<Held>> byEntity = held.get(view);
+    for (Held h : applied) {
+      byEntity.computeIfPresent(
+          ByteBuffer.wrap(StoreLayout.entityOfAheadKey(h.key())),
+          (k, rows) -> {
+            List<Held> next = new ArrayList<>(rows);
+            next.removeIf(x -> x.order().equals(h.order()));
+            return next.isEmpty() ? null : List.copyOf(next);
+          });
+    }
+  }
+
+  /** Loads the held rows of every view, which lookups consult from memory. */
+  private void loadHeld() throws IOException {
+    for (Map.Entry<ViewId, ViewSpaces> v : views.entrySet()) {
+      try (Cursor c = kv.cursor(v.getValue().ahead())) {
+        c.seek(new byte[0], StoreLayout.lastAheadKey(Long.MAX_VALUE));
+        while (c.next()) {
+          StoredRow row = StoredRow.decode(c.value());
+          remember(v.getKey(), new Held(c.key(), row.order(), row));
+        }
+      }
+    }
   }
 
   /** The id of a feature, assigned in {@code wb} if it has none: ids are never reused. */
@@ -321,8 +521,9 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
         // Rows last: a view exists once its rows do, and then so do its other keyspaces.
         Keyspace tiles = kv.createKeyspace(TILES + view, Access.ORDERED);
         Keyspace index = kv.createKeyspace(INDEX + view, Access.ORDERED);
+        Keyspace ahead = kv.createKeyspace(AHEAD + view, Access.ORDERED);
         Keyspace rows = kv.createKeyspace(ROWS + view, Access.POINT);
-        s = new ViewSpaces(rows, tiles, index);
+        s = new ViewSpaces(rows, tiles, index, ahead);
         views.put(view, s);
       }
       return s;
@@ -350,6 +551,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     OnlineKeyValueStore.checkPartition(partition);
     synchronized (writes) {
       ViewSpaces s = views.get(view);
+      List<Held> dropped = new ArrayList<>();
       try (Batch batch = kv.newBatch()) {
         if (s != null) {
           byte[] prefix = OnlineKeyValueStore.partitionPrefix(partition);
@@ -382,6 +584,16 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
             }
           }
           batch.deletePartition(s.index(), partition);
+          try (Cursor c = kv.cursor(s.ahead())) {
+            c.seek(new byte[0], StoreLayout.lastAheadKey(Long.MAX_VALUE));
+            while (c.next()) {
+              StoredRow row = StoredRow.decode(c.value());
+              if (row.order().partition() == partition) {
+                batch.delete(s.ahead(), c.key());
+                dropped.add(new Held(c.key(), row.order(), row));
+              }
+            }
+          }
         }
         byte[] positions = StoreLayout.positionPrefix(view);
         String suffix = "/" + partition;
@@ -396,6 +608,9 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
           }
         }
         kv.write(batch);
+        if (!dropped.isEmpty()) {
+          forget(view, dropped);
+        }
       }
     }
   }
@@ -411,10 +626,19 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
   /** About how many value bytes one multi-get may bring into memory at once. */
   static final long READ_CHUNK_BYTES = 4L << 20;
 
-  /** Reads the rows of several views at once, with no budget. */
+  /**
+   * Reads the newest rows of several views, held rows included whatever their time, with no budget:
+   * what the store holds, for tests and tools rather than lookups.
+   */
   public List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys)
       throws IOException {
-    return read(viewIds, keys, LookupBudget.unlimited());
+    return read(viewIds, keys, Long.MAX_VALUE);
+  }
+
+  /** Reads the rows of several views at once as of {@code asOfMicros}, with no budget. */
+  public List<List<StoredRow>> read(List<ViewId> viewIds, List<List<byte[]>> keys, long asOfMicros)
+      throws IOException {
+    return read(viewIds, keys, asOfMicros, LookupBudget.unlimited());
   }
 
   /**
@@ -426,7 +650,20 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
    */
   @Override
   public List<List<StoredRow>> read(
-      List<ViewId> viewIds, List<List<byte[]>> keys, LookupBudget budget) throws IOException {
+      List<ViewId> viewIds, List<List<byte[]>> keys, long asOfMicros, LookupBudget budget)
+      throws IOException {
+    while (true) {
+      long version = stableHeldVersion();
+      List<List<StoredRow>> rows = readOnce(viewIds, keys, asOfMicros, budget);
+      if (heldVersion == version) {
+        return rows;
+      }
+    }
+  }
+
+  private List<List<StoredRow>> readOnce(
+      List<ViewId> viewIds, List<List<byte[]>> keys, long asOfMicros, LookupBudget budget)
+      throws IOException {
     checkOpen();
     List<Keyspace> spaces = new ArrayList<>();
     List<byte[]> flat = new ArrayList<>();
@@ -453,14 +690,46 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
           rows.add(null);
         }
       } else {
+        Map<ByteBuffer, List<Held>> ahead = held.get(viewIds.get(v));
+        boolean anyHeld = ahead != null && !ahead.isEmpty();
         for (int k = 0; k < ks.size(); k++) {
           byte[] stored = values.get(i++);
-          rows.add(stored == null ? null : StoredRow.decode(stored));
+          StoredRow row = stored == null ? null : StoredRow.decode(stored);
+          rows.add(
+              anyHeld
+                  ? newestVisible(row, ahead.get(ByteBuffer.wrap(ks.get(k))), asOfMicros)
+                  : row);
         }
       }
       out.add(rows);
     }
     return out;
+  }
+
+  /** The held rows' version once no write is moving them. */
+  private long stableHeldVersion() {
+    long v;
+    while (((v = heldVersion) & 1) != 0) {
+      Thread.onSpinWait();
+    }
+    return v;
+  }
+
+  /**
+   * The entity's row as of t: its stored row (stamped at or before the clock that wrote it, so
+   * visible at any later t), or a held row visible at t with a greater order key.
+   */
+  private static StoredRow newestVisible(StoredRow stored, List<Held> ahead, long tMicros) {
+    StoredRow best = stored;
+    if (ahead != null) {
+      for (Held h : ahead) {
+        if (AsOf.visible(h.order().eventTimeMicros(), tMicros)
+            && (best == null || h.order().isNewerThan(best.order()))) {
+          best = h.row();
+        }
+      }
+    }
+    return best;
   }
 
   private List<byte[]> multiGet(List<Keyspace> spaces, List<byte[]> keys, LookupBudget budget)
@@ -530,24 +799,68 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     }
     long from = aggregator.window().start(nowMicros);
     long to = aggregator.window().tileStart(nowMicros);
-    try (Cursor c = kv.cursor(s.tiles())) {
+    Map<ByteBuffer, List<Held>> ahead = held.computeIfAbsent(view, v -> new ConcurrentHashMap<>());
+    // A cursor reads the tiles as they were when it opened: it and the held rows agree while no
+    // write has moved held rows since.
+    long cursorVersion = stableHeldVersion();
+    Cursor c = kv.cursor(s.tiles());
+    try {
       for (int k = 0; k < keys.size(); k++) {
         if ((k & 63) == 0) {
           budget.checkpoint();
         }
         byte[] key = keys.get(k);
-        AggregateState state = aggregator.empty();
-        // Partition 0 is the first of a tile, 0xFFFFFFFF past the last (unsigned order).
-        c.seek(StoreLayout.tileKey(key, id, from, 0), StoreLayout.tileKey(key, id, to, -1));
-        while (c.next()) {
-          aggregator.merge(state, AggregateState.decode(c.value()));
+        AggregateState state;
+        while (true) {
+          if (heldVersion == cursorVersion) {
+            state = aggregator.empty();
+            // Partition 0 is the first of a tile, 0xFFFFFFFF past the last (unsigned order).
+            c.seek(StoreLayout.tileKey(key, id, from, 0), StoreLayout.tileKey(key, id, to, -1));
+            while (c.next()) {
+              aggregator.merge(state, AggregateState.decode(c.value()));
+            }
+            if (!ahead.isEmpty()) {
+              addHeld(aggregator, id, state, ahead.get(ByteBuffer.wrap(key)), nowMicros);
+            }
+            if (heldVersion == cursorVersion) {
+              break;
+            }
+          }
+          // A write moved held rows into tiles: let it finish, without holding a cursor (which
+          // may keep it waiting), and merge this key again from a cursor opened after it.
+          c.close();
+          c = null;
+          cursorVersion = stableHeldVersion();
+          c = kv.cursor(s.tiles());
         }
         Value result = aggregator.result(state);
         budget.spend(result.getSerializedSize());
         out.add(result);
       }
+    } finally {
+      if (c != null) {
+        c.close();
+      }
     }
     return out;
+  }
+
+  /**
+   * Adds the held rows in the window at t to a state merged from tiles. Tiles hold only rows
+   * stamped at or before the clock that wrote them, hence at or before t; held rows count when the
+   * window at t holds them, exactly as an export at t counts them.
+   */
+  private static void addHeld(
+      Aggregator aggregator, int id, AggregateState state, List<Held> ahead, long tMicros) {
+    if (ahead == null) {
+      return;
+    }
+    for (Held h : ahead) {
+      if (aggregator.window().contains(h.order().eventTimeMicros(), tMicros)) {
+        Value input = h.row().value(id);
+        aggregator.add(state, input == null ? null : JavaValues.toJava(input), h.order());
+      }
+    }
   }
 
   private Aggregator aggregator(Aggregation spec) {

@@ -4,6 +4,7 @@ import dev.quiver.online.kv.OnlineKeyValueStore;
 import dev.quiver.online.kv.OnlineKeyValueStore.Access;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.semantics.OrderKey;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -37,6 +38,7 @@ final class StoreLayout {
   static final String ROWS = "view/";
   static final String TILES = "tiles/";
   static final String INDEX = "parts/";
+  static final String AHEAD = "ahead/";
 
   static final byte[] TILE_FORMAT_KEY = utf8("tile_format");
   static final byte[] LAYOUT_KEY = utf8("layout");
@@ -84,6 +86,31 @@ final class StoreLayout {
     System.arraycopy(entityKey, 0, k, 0, entityKey.length);
     java.util.Arrays.fill(k, entityKey.length, k.length, (byte) 0xFF);
     return k;
+  }
+
+  /**
+   * The key of a row held apart until the clock reaches it: its event time first (sign flipped, so
+   * keys sort by time), then partition, offset and entity key.
+   */
+  static byte[] aheadKey(OrderKey order, byte[] entityKey) {
+    return ByteBuffer.allocate(20 + entityKey.length)
+        .putLong(order.eventTimeMicros() ^ Long.MIN_VALUE)
+        .putInt(order.partition())
+        .putLong(order.offset())
+        .put(entityKey)
+        .array();
+  }
+
+  /** Sorts after the key of every held row stamped at or before {@code micros}. */
+  static byte[] lastAheadKey(long micros) {
+    byte[] k = new byte[21];
+    ByteBuffer.wrap(k).putLong(micros ^ Long.MIN_VALUE);
+    java.util.Arrays.fill(k, 8, k.length, (byte) 0xFF);
+    return k;
+  }
+
+  static byte[] entityOfAheadKey(byte[] aheadKey) {
+    return java.util.Arrays.copyOfRange(aheadKey, 20, aheadKey.length);
   }
 
   static byte[] indexKey(int partition, byte[] entityKey) {

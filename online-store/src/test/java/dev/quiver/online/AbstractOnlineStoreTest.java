@@ -370,4 +370,122 @@ abstract class AbstractOnlineStoreTest {
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  // ---------------------------------------------------------------- rows ahead of the clock
+
+  /** Microseconds of a fixture time in milliseconds. */
+  private static long us(long millis) {
+    return millis * 1000;
+  }
+
+  @Test
+  void rowsAheadOfTheIngestingClockCountOnlyOnceTheLookupTimeReachesThem() throws Exception {
+    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
+    ViewShape card = Fixtures.shape(s, "card_stats");
+    Aggregation sum = card.aggregations().get(0);
+    Aggregation count = card.aggregations().get(1);
+    long clock = 1_700_000_000_000L;
+    try (OnlineStore store = open(dir.resolve("db"))) {
+      store.write(
+          new RowBatch(
+              List.of(
+                  Fixtures.card(card, "a", clock - 1000, 0, 1.0, "US"),
+                  Fixtures.card(card, "a", clock + 5000, 1, 10.0, "FR"),
+                  Fixtures.card(card, "only_ahead", clock + 1, 2, 100.0, "DE")),
+              Map.of(),
+              us(clock)));
+      // At the clock: the row ahead of it is not served, and an entity with nothing else is absent.
+      List<StoredRow> at =
+          store
+              .read(List.of(card.id()), List.of(List.of(key("a"), key("only_ahead"))), us(clock))
+              .get(0);
+      assertThat(at.get(0).order().offset()).isZero();
+      assertThat(at.get(1)).isNull();
+      assertThat(store.aggregate(card.id(), sum, List.of(key("a")), us(clock)).get(0))
+          .isEqualTo(Value.newBuilder().setDoubleValue(1.0).build());
+      // A microsecond before it is reached, still not; at its time, it is.
+      assertThat(store.aggregate(card.id(), count, List.of(key("a")), us(clock + 5000) - 1).get(0))
+          .isEqualTo(Value.newBuilder().setInt64Value(1).build());
+      assertThat(store.aggregate(card.id(), sum, List.of(key("a")), us(clock + 5000)).get(0))
+          .isEqualTo(Value.newBuilder().setDoubleValue(11.0).build());
+      List<StoredRow> later =
+          store
+              .read(
+                  List.of(card.id()),
+                  List.of(List.of(key("a"), key("only_ahead"))),
+                  us(clock + 5000))
+              .get(0);
+      assertThat(later.get(0).order().offset()).isEqualTo(1);
+      assertThat(later.get(1).order().offset()).isEqualTo(2);
+
+      // A later batch whose clock has reached them moves them into the rows and tiles: the
+      // answers stay the same, nothing counts twice.
+      store.write(new RowBatch(List.of(), Map.of(), us(clock + 10_000)));
+      assertThat(store.aggregate(card.id(), sum, List.of(key("a")), us(clock + 5000)).get(0))
+          .isEqualTo(Value.newBuilder().setDoubleValue(11.0).build());
+      assertThat(store.aggregate(card.id(), count, List.of(key("a")), us(clock + 10_000)).get(0))
+          .isEqualTo(Value.newBuilder().setInt64Value(2).build());
+      assertThat(
+              store
+                  .read(List.of(card.id()), List.of(List.of(key("a"))), us(clock + 5000))
+                  .get(0)
+                  .get(0)
+                  .order()
+                  .offset())
+          .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void lookupsWhileHeldRowsMoveNeitherMissNorDoubleCountThem() throws Exception {
+    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
+    ViewShape card = Fixtures.shape(s, "card_stats");
+    Aggregation count = card.aggregations().get(1);
+    long clock = 1_700_000_000_000L;
+    int entities = 50;
+    try (OnlineStore store = open(dir.resolve("db"))) {
+      List<ViewRow> rows = new ArrayList<>();
+      for (int i = 0; i < entities; i++) {
+        rows.add(Fixtures.card(card, "e" + i, clock + 1 + i, i, 1.0, "US"));
+      }
+      store.write(new RowBatch(rows, Map.of(), us(clock)));
+      List<byte[]> keys = new ArrayList<>();
+      for (int i = 0; i < entities; i++) {
+        keys.add(key("e" + i));
+      }
+      long t = us(clock + 10 * 60_000);
+      java.util.concurrent.atomic.AtomicReference<Throwable> failed =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicBoolean done =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Thread reader =
+          new Thread(
+              () -> {
+                try {
+                  while (!done.get()) {
+                    for (Value v : store.aggregate(card.id(), count, keys, t)) {
+                      assertThat(v.getInt64Value()).isEqualTo(1);
+                    }
+                    for (StoredRow r : store.read(List.of(card.id()), List.of(keys), t).get(0)) {
+                      assertThat(r).isNotNull();
+                    }
+                  }
+                } catch (Throwable e) {
+                  failed.set(e);
+                }
+              });
+      reader.start();
+      // Each write's clock reaches one more held row, which moves.
+      for (int i = 0; i < entities; i++) {
+        store.write(new RowBatch(List.of(), Map.of(), us(clock + 1 + i)));
+        Thread.sleep(2);
+      }
+      done.set(true);
+      reader.join();
+      assertThat(failed.get()).isNull();
+      for (Value v : store.aggregate(card.id(), count, keys, t)) {
+        assertThat(v.getInt64Value()).isEqualTo(1);
+      }
+    }
+  }
 }

@@ -183,7 +183,7 @@ class LookupLimitsTest {
       keys.add(EntityKeyCodec.encode(List.of("big_" + i)));
     }
     LookupBudget budget = new LookupBudget(8L << 20, () -> false);
-    assertThatThrownBy(() -> store.read(List.of(card.id()), List.of(keys), budget))
+    assertThatThrownBy(() -> store.read(List.of(card.id()), List.of(keys), Long.MAX_VALUE, budget))
         .isInstanceOf(LookupBudget.ExceededException.class);
     // Stopped within one read of the limit, not after reading all 64 MB.
     assertThat(budget.spent()).isLessThan(16L << 20);

@@ -122,4 +122,49 @@ class RocksOnlineStoreTest extends AbstractOnlineStoreTest {
           .isEqualTo(1);
     }
   }
+
+  @Test
+  void rowsAheadOfTheClockSurviveARestartAndMoveOnceTheClockReachesThem() throws Exception {
+    RegistrySnapshot s = Fixtures.snapshot(dir.resolve("repo"));
+    ViewShape card = Fixtures.shape(s, "card_stats");
+    Aggregation count = card.aggregations().get(1);
+    long clock = 1_700_000_000_000L;
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+      store.write(
+          new RowBatch(
+              List.of(Fixtures.card(card, "a", clock + 60_000, 0, 1.0, "US")),
+              Map.of(),
+              clock * 1000));
+    }
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+      assertThat(store.read(List.of(card.id()), List.of(List.of(key("a"))), clock * 1000).get(0))
+          .containsOnlyNulls();
+      assertThat(
+              store
+                  .aggregate(card.id(), count, List.of(key("a")), (clock + 60_000) * 1000)
+                  .get(0)
+                  .getInt64Value())
+          .isEqualTo(1);
+      // A batch of the view, whose clock has passed the held row, moves it.
+      store.write(
+          new RowBatch(
+              List.of(Fixtures.card(card, "b", clock, 1, 1.0, "US")),
+              Map.of(),
+              (clock + 120_000) * 1000));
+    }
+    try (OnlineStore store = RocksOnlineStore.open(dir.resolve("db"))) {
+      assertThat(
+              store
+                  .aggregate(card.id(), count, List.of(key("a")), (clock + 60_000) * 1000)
+                  .get(0)
+                  .getInt64Value())
+          .isEqualTo(1);
+      assertThat(
+              store
+                  .read(List.of(card.id()), List.of(List.of(key("a"))), (clock + 60_000) * 1000)
+                  .get(0)
+                  .get(0))
+          .isNotNull();
+    }
+  }
 }
