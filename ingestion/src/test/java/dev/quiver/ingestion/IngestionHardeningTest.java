@@ -84,6 +84,7 @@ class IngestionHardeningTest {
     final List<ViewRow> rows = new ArrayList<>();
     final Map<ViewId, Map<SourcePartition, Long>> positions = new HashMap<>();
     volatile String failWith;
+    final java.util.Set<Long> clocks = new java.util.HashSet<>();
 
     @Override
     public String name() {
@@ -102,6 +103,7 @@ class IngestionHardeningTest {
         throw new IOException(fail);
       }
       rows.addAll(batch.rows());
+      clocks.add(batch.clockMicros());
       batch
           .positions()
           .forEach((v, p) -> positions.computeIfAbsent(v, x -> new HashMap<>()).putAll(p));
@@ -398,6 +400,53 @@ class IngestionHardeningTest {
           .contains("feature 'note' is 1001 bytes, over the limit of 1000 bytes")
           .contains("--max-value-bytes");
     }
+  }
+
+  @Test
+  void eventsTooFarAheadOfTheIngestingClockAreDeadLettersAndTheRestCarryTheClock()
+      throws Exception {
+    createTopic("future", 1 << 20);
+    RegistrySnapshot snapshot = registry(dir.resolve("future"), registryOf("future"));
+    MemorySink sink = new MemorySink();
+    java.time.Instant now = java.time.Instant.parse("2026-06-01T12:00:00Z");
+    IngestionConfig config =
+        config("future")
+            .withFuture(
+                new IngestionConfig.Future(
+                    java.time.Clock.fixed(now, java.time.ZoneOffset.UTC),
+                    dev.quiver.registry.semantics.FutureEvents.allowing(Duration.ofMinutes(5))));
+    try (Ingestion ingestion = new Ingestion(config, List.of(sink), new SimpleMeterRegistry())) {
+      ingestion.apply(snapshot, FeatureLogic.compile(snapshot));
+      List<Long> offsets =
+          send(
+              "future",
+              List.of(
+                  event("at_limit", now.plus(Duration.ofMinutes(5))),
+                  event("past_limit", now.plus(Duration.ofMinutes(5)).plusMillis(1)),
+                  event("a_year_ahead", now.plus(Duration.ofDays(365))),
+                  event("now", now)));
+      await(
+          () -> sink.positionOf("future_note", "future") == offsets.get(3) + 1,
+          "the records to be applied");
+      assertThat(sink.rowsOf("future_amount"))
+          .extracting(r -> r.entityKey().get(0))
+          .containsExactly("at_limit", "now");
+      List<ConsumerRecord<byte[], byte[]>> dead = readAll("future.dlq", 2);
+      assertThat(dead).hasSize(2);
+      assertThat(dead)
+          .allSatisfy(d -> assertThat(header(d, DeadLetters.REASON)).isEqualTo("future_timestamp"));
+      assertThat(header(dead.get(0), DeadLetters.ERROR))
+          .contains("2026-06-01T12:05:00.001Z")
+          .contains("ahead of the ingesting clock (2026-06-01T12:00:00Z)")
+          .contains("--max-future");
+      // Every batch tells the sinks the clock it was read by.
+      assertThat(sink.clocks).containsOnly(dev.quiver.registry.semantics.Micros.of(now));
+    }
+  }
+
+  static byte[] event(String card, java.time.Instant ts) {
+    return ("{\"card_id\":\"" + card + "\",\"amount\":1.0,\"ts\":" + ts.toEpochMilli() + "}")
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   @Test
