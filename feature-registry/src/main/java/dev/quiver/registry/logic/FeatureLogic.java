@@ -78,7 +78,9 @@ public final class FeatureLogic {
           if (!r.ok()) {
             throw invalid(v, a.getInput(), r);
           }
-          input = r.as(inputType(r, a));
+          // The input type the registry recorded at validate time, so every path (tiles, held
+          // rows, Parquet columns) stores the same type; older registries derive it.
+          input = r.as(a.hasInputType() ? a.getInputType() : inputType(r, a));
         }
         aggregations.add(new CompiledView.CompiledAggregation(a, input));
       }
