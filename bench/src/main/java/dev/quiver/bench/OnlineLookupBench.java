@@ -100,6 +100,13 @@ public final class OnlineLookupBench implements Callable<Integer> {
   int backgroundRate = 1000;
 
   @Option(
+      names = "--aggregations",
+      description =
+          "Also give every view a windowed sum, avg and count (1h), served with the rest: the"
+              + " cost of tiles at ingestion and of window merges at lookup. Default: off.")
+  boolean aggregations;
+
+  @Option(
       names = "--serve-jvm-arg",
       description = "Extra JVM option of the quiver serve child, e.g. a JFR recording.")
   List<String> serveJvmArgs = new ArrayList<>();
@@ -359,6 +366,20 @@ public final class OnlineLookupBench implements Callable<Integer> {
             .append(v + 1)
             .append(".0}\n");
         service.add("v" + v + ":" + name);
+      }
+      if (aggregations) {
+        y.append("    aggregations:\n");
+        for (String fn : List.of("sum", "avg", "count")) {
+          String name = "v" + v + "_" + fn + "_1h";
+          y.append("      ")
+              .append(name)
+              .append(": {function: ")
+              .append(fn)
+              .append(", input: f0 * ")
+              .append(v + 1)
+              .append(".0, window: 1h}\n");
+          service.add("v" + v + ":" + name);
+        }
       }
     }
     y.append("feature_services:\n  bench:\n    features: [")
