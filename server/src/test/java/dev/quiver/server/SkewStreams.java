@@ -21,7 +21,9 @@ import java.util.function.LongUnaryOperator;
  * Random event streams chosen against an instant {@code t}: events on and one microsecond either
  * side of window starts, hop boundaries, the TTL and t itself; less than a millisecond apart;
  * stamped up to a few minutes after t; with equal event times and different, equal or missing
- * created times; with absent and JSON-null fields and doubles whose binary sums are inexact.
+ * created times; with absent and JSON-null fields, doubles whose binary sums are inexact, and
+ * values repeated among a few (ties of counts and ranks, {@code -0.0} beside {@code 0.0}, strings
+ * whose UTF-16 and code point orders differ).
  */
 final class SkewStreams {
   private SkewStreams() {}
@@ -219,6 +221,18 @@ final class SkewStreams {
       out.add(b.entity("inexact_sums", 3, times));
     }
 
+    // Few distinct values, each repeated, all inside every window: ties of counts and ranks, and
+    // as many rows as a small percentile sample holds, or one more.
+    {
+      int[] sizes = {1, 2, 5, 8, 9, 10, 20};
+      List<Long> times = new ArrayList<>();
+      for (int i = 0, n = sizes[r.nextInt(sizes.length)]; i < n; i++) {
+        times.add(t - (long) (r.nextDouble() * 9 * MINUTE));
+      }
+      times.add(b.future());
+      out.add(b.entity("repeats", 4, times));
+    }
+
     // Anything.
     for (int i = 0; i < 3; i++) {
       List<Long> times = new ArrayList<>();
@@ -307,7 +321,7 @@ final class SkewStreams {
 
     /**
      * An entity with events at {@code times}; {@code values}: 0 ordinary, 1 mostly nulls, 2 and 3
-     * doubles whose sums are inexact in binary.
+     * doubles whose sums are inexact in binary, 4 a few values repeated.
      */
     Entity entity(String kind, int values, List<Long> times) {
       String id = id(kind);
@@ -340,7 +354,14 @@ final class SkewStreams {
       1e16, -1e16, 1.0, 0.1, 0.2, 0.3, -0.1, 1e-300, -1e-300, 3.0, 2.5e-8, 1e300, -1e300
     };
 
-    private static final String[] STRINGS = {"a", "b", "", "café", "𝄞", "x y", "\"q\"", "z"};
+    private static final String[] STRINGS = {
+      "a", "b", "", "café", "𝄞", "x y", "\"q\"", "z", "\ufb00"
+    };
+
+    /** Few values, for repeats: U+FB00 sorts after U+1D11E by code point, before it in UTF-16. */
+    private static final double[] FEW_DOUBLES = {-0.0, 0.0, 1.5, -2.0};
+
+    private static final String[] FEW_STRINGS = {"a", "𝄞", "\ufb00"};
 
     private Event event(String user, long at, long created, int kind) {
       ObjectNode json = JSON.createObjectNode();
@@ -359,27 +380,37 @@ final class SkewStreams {
       double nullShare = kind == 1 ? 0.6 : 0.2;
       if (present(json, "x", nullShare)) {
         double x =
-            kind >= 2 || r.nextBoolean()
-                ? INEXACT[r.nextInt(INEXACT.length)]
-                : Math.round(r.nextGaussian() * 1e6) / 1e3;
+            kind == 4
+                ? FEW_DOUBLES[r.nextInt(FEW_DOUBLES.length)]
+                : kind >= 2 || r.nextBoolean()
+                    ? INEXACT[r.nextInt(INEXACT.length)]
+                    : Math.round(r.nextGaussian() * 1e6) / 1e3;
         json.put("x", x);
         fields.put("x", x);
       }
       if (present(json, "n", nullShare)) {
         long n =
-            r.nextBoolean()
-                ? r.nextInt(100) - 50
-                : (long) (r.nextDouble() * 2e12) - 1_000_000_000_000L;
+            kind == 4
+                ? r.nextInt(4) - 1
+                : r.nextBoolean()
+                    ? r.nextInt(100) - 50
+                    : (long) (r.nextDouble() * 2e12) - 1_000_000_000_000L;
         json.put("n", n);
         fields.put("n", n);
       }
       if (present(json, "s", nullShare)) {
-        String s = STRINGS[r.nextInt(STRINGS.length)];
+        String s =
+            kind == 4
+                ? FEW_STRINGS[r.nextInt(FEW_STRINGS.length)]
+                : STRINGS[r.nextInt(STRINGS.length)];
         json.put("s", s);
         fields.put("s", s);
       }
       if (present(json, "at", nullShare)) {
-        long v = t + (long) ((r.nextDouble() - 0.5) * 4 * SkewReference.DAY);
+        long v =
+            kind == 4
+                ? t - r.nextInt(3) * SECOND
+                : t + (long) ((r.nextDouble() - 0.5) * 4 * SkewReference.DAY);
         int nanos = r.nextInt(5) == 0 ? 1 + r.nextInt(999) : 0;
         json.put("at", text(v, nanos, r.nextInt(4) == 0 ? ZoneOffset.ofHours(-7) : ZoneOffset.UTC));
         fields.put("at", v);
