@@ -32,8 +32,10 @@ public final class AggregationBench {
     }
     int perTile = 100;
     System.out.printf("%,d rows, %d rows per tile, medians of 5 runs%n", rows, perTile);
-    System.out.println("| function | add (ns/row) | plain += (ns/row) | ratio | merge (ns/tile) |");
-    System.out.println("|---|---|---|---|---|");
+    System.out.println(
+        "| function | add (ns/row) | plain += (ns/row) | ratio | merge (ns/tile) | lookup of one"
+            + " tile (ns) |");
+    System.out.println("|---|---|---|---|---|---|");
     for (AggregationFunction f :
         new AggregationFunction[] {
           AggregationFunction.AGGREGATION_FUNCTION_SUM,
@@ -44,6 +46,7 @@ public final class AggregationBench {
       double[] add = new double[5];
       double[] plain = new double[5];
       double[] merge = new double[5];
+      double[] lookup = new double[5];
       for (int run = 0; run < 5; run++) {
         long t0 = System.nanoTime();
         AggregateState[] tiles = new AggregateState[rows / perTile];
@@ -75,6 +78,21 @@ public final class AggregationBench {
         }
         sink = agg.result(window).getDoubleValue();
         long t3 = System.nanoTime();
+        byte[][] stored = new byte[tiles.length][];
+        for (int tile = 0; tile < tiles.length; tile++) {
+          stored[tile] = tiles[tile].encode();
+        }
+        long t4 = System.nanoTime();
+        double results = 0;
+        for (byte[] b : stored) {
+          // What a lookup does for a window of one tile: read it, merge it, round the result.
+          AggregateState w = agg.empty();
+          agg.merge(w, AggregateState.decode(b));
+          results += agg.result(w).getDoubleValue();
+        }
+        sink = results;
+        long t5 = System.nanoTime();
+        lookup[run] = (t5 - t4) / (double) tiles.length;
         add[run] = (t1 - t0) / (double) rows;
         plain[run] = (t2 - t1) / (double) rows;
         merge[run] = (t3 - t2) / (double) tiles.length;
@@ -82,12 +100,13 @@ public final class AggregationBench {
       double a = median(add);
       double p = median(plain);
       System.out.printf(
-          "| %s | %.1f | %.1f | %.0fx | %.0f |%n",
+          "| %s | %.1f | %.1f | %.0fx | %.0f | %.0f |%n",
           f.name().substring("AGGREGATION_FUNCTION_".length()).toLowerCase(java.util.Locale.ROOT),
           a,
           p,
           a / p,
-          median(merge));
+          median(merge),
+          median(lookup));
     }
   }
 

@@ -215,6 +215,21 @@ public final class ExactSum {
         return 0.0;
       }
       BigInteger a = m.abs();
+      if (d.equals(BigInteger.ONE) && a.bitLength() <= 1023) {
+        // BigInteger.doubleValue rounds correctly (to nearest, ties to even), and scaling by 2^s
+        // is exact while the result stays a normal double.
+        double q = Math.scalb(a.doubleValue(), s);
+        if (q >= Double.MIN_NORMAL && q <= Double.MAX_VALUE) {
+          return sign < 0 ? -q : q;
+        }
+      } else if (a.bitLength() <= 53 && d.bitLength() <= 53) {
+        // Both exact as doubles: IEEE division rounds a / d correctly, and scaling by 2^s is
+        // exact while the result stays a normal double. Anything else takes the long way.
+        double q = Math.scalb(a.doubleValue() / d.doubleValue(), s);
+        if (q >= Double.MIN_NORMAL && q <= Double.MAX_VALUE) {
+          return sign < 0 ? -q : q;
+        }
+      }
       // floor(log2(a * 2^s / d)): estimate from bit lengths, then correct by one comparison.
       int e = a.bitLength() - d.bitLength() + s;
       if (compare(a, s, d, e) < 0) {

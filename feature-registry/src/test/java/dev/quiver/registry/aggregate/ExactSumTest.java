@@ -194,4 +194,35 @@ class ExactSumTest {
       }
     }
   }
+
+  /** The rounding of m * 2^s / d, short cut or not, against exact decimal arithmetic. */
+  @Test
+  void exactQuotientsRoundCorrectlyOnEveryPath() {
+    Random r = new Random(3);
+    java.math.MathContext digits = new java.math.MathContext(1200);
+    for (int i = 0; i < 20_000; i++) {
+      int bits = 1 + r.nextInt(i % 2 == 0 ? 53 : 120);
+      java.math.BigInteger m = new java.math.BigInteger(bits, r).add(java.math.BigInteger.ONE);
+      if (r.nextBoolean()) {
+        m = m.negate();
+      }
+      long d = i % 3 == 0 ? 1 : 1 + r.nextInt(i % 5 == 0 ? Integer.MAX_VALUE : 1000);
+      // Scales around the normal range's edges and inside it.
+      int s =
+          switch (r.nextInt(4)) {
+            case 0 -> -1074 - bits + r.nextInt(120);
+            case 1 -> 1024 - bits - r.nextInt(80);
+            default -> r.nextInt(400) - 200;
+          };
+      BigDecimal scaled =
+          s >= 0
+              ? new BigDecimal(m.shiftLeft(s))
+              : new BigDecimal(m).divide(new BigDecimal(java.math.BigInteger.ONE.shiftLeft(-s)));
+      double expected = Double.parseDouble(scaled.divide(BigDecimal.valueOf(d), digits).toString());
+      double got = ExactSum.Rational.toDouble(m, s, java.math.BigInteger.valueOf(d));
+      assertThat(Double.doubleToRawLongBits(got))
+          .as("%s * 2^%d / %d", m, s, d)
+          .isEqualTo(Double.doubleToRawLongBits(expected));
+    }
+  }
 }
