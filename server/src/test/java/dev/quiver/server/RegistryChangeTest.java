@@ -65,7 +65,9 @@ class RegistryChangeTest {
       TestCluster.apply(repo, "change", V1, false);
       try (QuiverServer server = TestCluster.serve(repo, kafka);
           QuiverClient client = TestCluster.client(server)) {
-        Instant now = Instant.now();
+        // A minute ago: the later event below, a second after it, is not ahead of the clock (an
+        // event ahead of it counts only once the clock reaches it).
+        Instant now = Instant.now().minusSeconds(60);
         List<Long> offsets =
             TestCluster.send(
                 producer,
