@@ -47,18 +47,21 @@ public final class ExactSum {
     if (d == 0) {
       return;
     }
+    long m = magnitude(d);
+    add(BigInteger.valueOf(d < 0 ? -m : m), scaleOf(d));
+  }
+
+  /** The integer m of a finite non-zero double's {@code |d| = m * 2^scaleOf(d)}. */
+  private static long magnitude(double d) {
     long bits = Double.doubleToRawLongBits(d);
-    int exponent = (int) ((bits >>> 52) & 0x7ff);
     long m = bits & 0xfffffffffffffL;
-    if (exponent == 0) {
-      exponent = 1; // subnormal
-    } else {
-      m |= 1L << 52;
-    }
-    if (d < 0) {
-      m = -m;
-    }
-    add(BigInteger.valueOf(m), exponent - 1075);
+    return ((bits >>> 52) & 0x7ff) == 0 ? m : m | 1L << 52; // subnormals have no implicit bit
+  }
+
+  /** The power of two of a finite non-zero double: {@code |d| = magnitude(d) * 2^scaleOf(d)}. */
+  private static int scaleOf(double d) {
+    int exponent = (int) ((Double.doubleToRawLongBits(d) >>> 52) & 0x7ff);
+    return Math.max(exponent, 1) - 1075;
   }
 
   /**
@@ -74,16 +77,8 @@ public final class ExactSum {
     if (d == 0) {
       return;
     }
-    long bits = Double.doubleToRawLongBits(d);
-    int exponent = (int) ((bits >>> 52) & 0x7ff);
-    long m = bits & 0xfffffffffffffL;
-    if (exponent == 0) {
-      exponent = 1; // subnormal
-    } else {
-      m |= 1L << 52;
-    }
-    BigInteger big = BigInteger.valueOf(m);
-    add(big.multiply(big), 2 * (exponent - 1075));
+    BigInteger big = BigInteger.valueOf(magnitude(d));
+    add(big.multiply(big), 2 * scaleOf(d));
   }
 
   /** Adds {@code l * l}, exactly. */

@@ -1,6 +1,5 @@
 package dev.quiver.online.kv;
 
-import dev.quiver.online.StoreClosedException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -10,7 +9,6 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * {@link OnlineKeyValueStore} in memory: a sorted map per keyspace, keys in unsigned byte order.
@@ -21,82 +19,46 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * wait for it; keep cursors short.
  */
 public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Lifecycle lifecycle = new Lifecycle("the in-memory online store is closed");
   private final Space metadata = new Space("metadata", Access.ORDERED);
   private final Map<String, Space> spaces = new ConcurrentHashMap<>();
-  private volatile boolean closed;
 
-  private static final class Space implements Keyspace {
-    final String name;
-    final Access access;
+  private static final class Space extends KeyspaceBase {
     final ConcurrentSkipListMap<byte[], byte[]> map =
         new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
-    volatile boolean dropped;
 
     Space(String name, Access access) {
-      this.name = name;
-      this.access = access;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public Access access() {
-      return access;
-    }
-
-    @Override
-    public String toString() {
-      return name;
+      super(name, access);
     }
   }
 
-  private Space live(Keyspace keyspace) {
-    Space s = (Space) Objects.requireNonNull(keyspace, "keyspace");
-    if (s.dropped) {
-      throw new IllegalStateException("keyspace " + s.name + " was dropped");
-    }
-    return s;
+  private static Space live(Keyspace keyspace) {
+    return KeyspaceBase.live(keyspace, Space.class);
   }
 
   private void lockOpen() {
-    lock.readLock().lock();
-    if (closed) {
-      lock.readLock().unlock();
-      throw closedException();
-    }
-  }
-
-  private static StoreClosedException closedException() {
-    return new StoreClosedException("the in-memory online store is closed");
+    lifecycle.enter();
   }
 
   private void checkNoCursor(String what) {
-    if (lock.getReadHoldCount() > 0) {
-      throw new IllegalStateException("cannot " + what + " while this thread holds an open cursor");
-    }
+    lifecycle.checkNoCursor(what);
   }
 
   /** Runs {@code task} holding the lock exclusively, the store open. */
   private void exclusively(Runnable task) {
-    lock.writeLock().lock();
+    lifecycle.writeLock().lock();
     try {
-      if (closed) {
-        throw closedException();
-      }
+      lifecycle.checkOpenLocked();
       task.run();
     } finally {
-      lock.writeLock().unlock();
+      lifecycle.writeLock().unlock();
     }
   }
 
   @Override
   public Keyspace metadata() {
     lockOpen();
-    lock.readLock().unlock();
+    lifecycle.exit();
     return metadata;
   }
 
@@ -106,7 +68,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
     try {
       return spaces.get(name);
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
@@ -116,7 +78,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
     try {
       return List.copyOf(spaces.values());
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
@@ -133,7 +95,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
       }
       return s;
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
@@ -158,7 +120,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
     try {
       return live(keyspace).map.get(key);
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
@@ -176,7 +138,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
       }
       return out;
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
@@ -186,7 +148,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
     try {
       return new MapCursor(live(keyspace));
     } catch (RuntimeException e) {
-      lock.readLock().unlock();
+      lifecycle.exit();
       throw e;
     }
   }
@@ -243,7 +205,7 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
     public void close() {
       if (open) {
         open = false;
-        lock.readLock().unlock();
+        lifecycle.exit();
       }
     }
   }
@@ -264,14 +226,14 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
       }
       return out;
     } finally {
-      lock.readLock().unlock();
+      lifecycle.exit();
     }
   }
 
   @Override
   public Batch newBatch() {
     lockOpen();
-    lock.readLock().unlock();
+    lifecycle.exit();
     return new ListBatch();
   }
 
@@ -345,16 +307,14 @@ public final class InMemoryKeyValueStore implements OnlineKeyValueStore {
   @Override
   public void close() {
     checkNoCursor("close the store");
-    lock.writeLock().lock();
+    lifecycle.writeLock().lock();
     try {
-      if (closed) {
-        return;
+      if (lifecycle.markClosed()) {
+        spaces.clear();
+        metadata.map.clear();
       }
-      closed = true;
-      spaces.clear();
-      metadata.map.clear();
     } finally {
-      lock.writeLock().unlock();
+      lifecycle.writeLock().unlock();
     }
   }
 }

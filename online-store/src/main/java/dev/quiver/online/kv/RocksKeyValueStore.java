@@ -1,6 +1,5 @@
 package dev.quiver.online.kv;
 
-import dev.quiver.online.StoreClosedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
@@ -74,8 +72,7 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
   private final RocksDB db;
   private final RocksKeyspace metadata;
   private final Map<String, RocksKeyspace> keyspaces = new ConcurrentHashMap<>();
-  private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-  private boolean closed;
+  private final Lifecycle lifecycle;
 
   private RocksKeyValueStore(
       Path dir,
@@ -88,6 +85,7 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
       List<Access> accesses,
       List<ColumnFamilyHandle> opened) {
     this.dir = dir;
+    this.lifecycle = new Lifecycle("the online store in " + dir + " is closed");
     this.cache = cache;
     this.dbOptions = dbOptions;
     this.orderedOptions = orderedOptions;
@@ -189,52 +187,25 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
     return dir;
   }
 
-  private static final class RocksKeyspace implements Keyspace {
-    final String name;
-    final Access access;
+  private static final class RocksKeyspace extends KeyspaceBase {
     final ColumnFamilyHandle handle;
-    volatile boolean dropped;
 
     RocksKeyspace(String name, Access access, ColumnFamilyHandle handle) {
-      this.name = name;
-      this.access = access;
+      super(name, access);
       this.handle = handle;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public Access access() {
-      return access;
-    }
-
-    @Override
-    public String toString() {
-      return name;
     }
   }
 
-  private RocksKeyspace live(Keyspace keyspace) {
-    RocksKeyspace ks = (RocksKeyspace) Objects.requireNonNull(keyspace, "keyspace");
-    if (ks.dropped) {
-      throw new IllegalStateException("keyspace " + ks.name + " was dropped");
-    }
-    return ks;
+  private static RocksKeyspace live(Keyspace keyspace) {
+    return KeyspaceBase.live(keyspace, RocksKeyspace.class);
   }
 
   private void lockOpen() {
-    lifecycle.readLock().lock();
-    if (closed) {
-      lifecycle.readLock().unlock();
-      throw new StoreClosedException("the online store in " + dir + " is closed");
-    }
+    lifecycle.enter();
   }
 
   private void unlock() {
-    lifecycle.readLock().unlock();
+    lifecycle.exit();
   }
 
   // ---------------------------------------------------------------- keyspaces
@@ -319,15 +290,11 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
   }
 
   private void checkOpenLocked() {
-    if (closed) {
-      throw new StoreClosedException("the online store in " + dir + " is closed");
-    }
+    lifecycle.checkOpenLocked();
   }
 
   private void checkNoCursor(String what) {
-    if (lifecycle.getReadHoldCount() > 0) {
-      throw new IllegalStateException("cannot " + what + " while this thread holds an open cursor");
-    }
+    lifecycle.checkNoCursor(what);
   }
 
   // ---------------------------------------------------------------- reads
@@ -569,10 +536,9 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
     checkNoCursor("close the store");
     lifecycle.writeLock().lock();
     try {
-      if (closed) {
+      if (!lifecycle.markClosed()) {
         return;
       }
-      closed = true;
       for (RocksKeyspace ks : keyspaces.values()) {
         ks.handle.close();
       }
