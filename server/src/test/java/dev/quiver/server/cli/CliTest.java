@@ -109,6 +109,8 @@ class CliTest {
       {"--export-max-seconds", "-3", "--export-max-seconds", "-3", "--export-max-seconds"},
       {"--max-response-mb", "0", "--max-response-mb", "0", "--max-response-mb"},
       {"--max-exports", "0", "--max-exports", "0", "export"},
+      {"--max-future", "5 minutes", "--max-future", "5 minutes", "--max-future"},
+      {"--max-future", "-5m", "--max-future", "-5m", "--max-future"},
     };
     for (String[] c : cases) {
       Result r = run("serve", repo.toString(), c[0], c[1], c[2], c[3]);
