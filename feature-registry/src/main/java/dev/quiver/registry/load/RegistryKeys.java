@@ -21,7 +21,15 @@ public final class RegistryKeys {
       withMetadata("kafka", "event_timestamp", "created_timestamp", "schema");
   public static final List<String> SOURCE_KAFKA = List.of("topic", "format", "dead_letter_topic");
   public static final List<String> VIEW =
-      withMetadata("entities", "source", "version", "ttl", "filter", "features", "aggregations");
+      withMetadata(
+          "entities",
+          "source",
+          "version",
+          "ttl",
+          "freshness",
+          "filter",
+          "features",
+          "aggregations");
   public static final List<String> FEATURE = withMetadata("type", "expr");
 
   /** An aggregation's keys: the fixed ones, then every function parameter's. */

@@ -685,6 +685,20 @@ public final class RepoLoader {
               }
             });
     duration(m, "ttl", null).ifPresent(ttl -> v.setTtl(Durations.toProto(ttl)));
+    duration(m, "freshness", null)
+        .ifPresent(
+            f -> {
+              if (f.isZero()) {
+                problems.add(
+                    m.valueAt("freshness"),
+                    "freshness of "
+                        + what
+                        + " must be longer than 0: it is how far behind now the newest event may"
+                        + " fall, e.g. 10m");
+              } else {
+                v.setFreshness(Durations.toProto(f));
+              }
+            });
 
     // Source.
     String sourceName = m.requiredString("source");

@@ -374,6 +374,7 @@ public final class Planner {
 
   private Severity viewSeverity(String path, String how) {
     if (path.equals("ttl")
+        || path.equals("freshness")
         || path.equals("description")
         || path.equals("owner")
         || path.startsWith("tags.")
@@ -392,6 +393,9 @@ public final class Planner {
     m.put("source", v.getSource());
     m.put("filter", v.getFilter());
     m.put("ttl", Durations.format(Durations.fromProto(v.getTtl())));
+    if (v.hasFreshness()) {
+      m.put("freshness", Durations.format(Durations.fromProto(v.getFreshness())));
+    }
     for (Feature f : v.getFeaturesList()) {
       String p = "features." + f.getName() + ".";
       m.put(p + "type", Types.format(f.getType()));

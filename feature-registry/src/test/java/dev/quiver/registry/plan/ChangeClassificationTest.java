@@ -99,6 +99,13 @@ class ChangeClassificationTest {
             "ttl",
             Severity.SAFE),
         Arguments.of(
+            "set a freshness objective",
+            edit(BASE, "    ttl: 30d", "    ttl: 30d\n    freshness: 10m"),
+            "feature view",
+            "card_stats",
+            "freshness",
+            Severity.SAFE),
+        Arguments.of(
             "change a feature's type",
             edit(BASE, "last_amount: {type: double", "last_amount: {type: float"),
             "feature view",
