@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       GetCommand.class,
       QuickstartCommand.class,
       ExportCommand.class,
+      AlertsCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

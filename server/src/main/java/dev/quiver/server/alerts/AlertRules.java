@@ -1,0 +1,269 @@
+package dev.quiver.server.alerts;
+
+import dev.quiver.proto.v1.FeatureView;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.proto.v1.Source;
+import dev.quiver.registry.Durations;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Prometheus alerting rules for a feature repo, from its registry: a view over its freshness
+ * objective, a source whose lag keeps growing, dead letters arriving, and lookups of a view that
+ * mostly find nothing. Every rule names the owner of what it is about, and says what to do. {@link
+ * #tests} writes {@code promtool test rules} unit tests for the same rules: series that must fire
+ * each alert, and series that must not.
+ */
+public final class AlertRules {
+  private AlertRules() {}
+
+  /** Seconds since the newest event a view has applied. */
+  public static final String FRESHNESS = "quiver_view_freshness_seconds";
+
+  /** Records a source's partition is behind its topic's end. */
+  public static final String LAG = "quiver_ingest_lag_records";
+
+  /** Records sent to a source's dead-letter topic, by reason. */
+  public static final String DEAD_LETTERS = "quiver_ingest_dead_letters_total";
+
+  /** Values served, by view and status. */
+  public static final String VALUES = "quiver_serving_values_total";
+
+  /** Lag, in records, past which a lag that keeps growing is worth an alert. */
+  static final long LAG_FLOOR = 10_000;
+
+  /** The share of a view's served values that may be NOT_FOUND before it is worth an alert. */
+  static final double NOT_FOUND_RATIO = 0.1;
+
+  /** One alerting rule. */
+  record Rule(
+      String alert,
+      String expr,
+      Duration hold,
+      Map<String, String> labels,
+      String summary,
+      String description) {}
+
+  /** The rules of a repo. */
+  static List<Rule> of(RegistrySnapshot registry) {
+    List<Rule> rules = new ArrayList<>();
+    Map<String, Set<String>> ownersBySource = new LinkedHashMap<>();
+    for (FeatureView v : registry.getFeatureViewsList()) {
+      String owner = v.getMetadata().getOwner();
+      if (!owner.isEmpty()) {
+        ownersBySource.computeIfAbsent(v.getSource(), s -> new LinkedHashSet<>()).add(owner);
+      }
+    }
+    for (FeatureView v : registry.getFeatureViewsList()) {
+      String view = v.getName();
+      Map<String, String> labels = labels("view", view, v.getMetadata().getOwner());
+      if (v.hasFreshness()) {
+        Duration objective = Durations.fromProto(v.getFreshness());
+        rules.add(
+            new Rule(
+                "QuiverViewStale",
+                FRESHNESS + "{view=" + quote(view) + "} > " + objective.toSeconds(),
+                Duration.ofMinutes(1),
+                labels,
+                "Feature view "
+                    + view
+                    + " is older than its freshness objective of "
+                    + Durations.format(objective),
+                "The newest event view "
+                    + view
+                    + " has applied is older than its objective of "
+                    + Durations.format(objective)
+                    + ". Models read stale features. Check that source "
+                    + v.getSource()
+                    + " is still produced to, that quiver serve is ingesting (health"
+                    + " quiver.v1.OnlineServing, quiver_ingest_lag_records) and that no sink is"
+                    + " failing (its log)."));
+      }
+      rules.add(
+          new Rule(
+              "QuiverViewNotFound",
+              "sum(rate("
+                  + VALUES
+                  + "{view="
+                  + quote(view)
+                  + ",status=\"NOT_FOUND\"}[5m])) / sum(rate("
+                  + VALUES
+                  + "{view="
+                  + quote(view)
+                  + "}[5m])) > "
+                  + NOT_FOUND_RATIO,
+              Duration.ofMinutes(10),
+              labels,
+              "Lookups of feature view " + view + " mostly find no row",
+              "{{ $value | humanizePercentage }} of the values served from view "
+                  + view
+                  + " are NOT_FOUND: models get defaults instead of features. Check that"
+                  + " callers send the view's join keys as they are produced (type and"
+                  + " spelling), and that the view is caught up after a new version."));
+    }
+    for (Source s : registry.getSourcesList()) {
+      String source = s.getName();
+      String owner = String.join(",", ownersBySource.getOrDefault(source, Set.of()));
+      Map<String, String> labels = labels("source", source, owner);
+      String lag = LAG + "{source=" + quote(source) + "}";
+      rules.add(
+          new Rule(
+              "QuiverIngestionFallingBehind",
+              "sum(" + lag + ") > " + LAG_FLOOR + " and sum(deriv(" + lag + "[10m])) > 0",
+              Duration.ofMinutes(10),
+              labels,
+              "Ingestion of source " + source + " falls further behind",
+              "Source "
+                  + source
+                  + " is {{ $value }} records behind its topic's end and the gap keeps growing:"
+                  + " the topic is produced to faster than quiver serve ingests it. Check the"
+                  + " ingest thread's log for retries, and whether the node needs more cores."));
+      rules.add(
+          new Rule(
+              "QuiverDeadLetters",
+              "sum by (source, reason) (rate("
+                  + DEAD_LETTERS
+                  + "{source="
+                  + quote(source)
+                  + "}[5m])) > 0",
+              Duration.ofMinutes(5),
+              labels,
+              "Records of source " + source + " go to its dead-letter topic",
+              "Records of source "
+                  + source
+                  + " go to its dead-letter topic (reason {{ $labels.reason }}). Read"
+                  + " one (its quiver.reason and quiver.error headers say what was wrong) and fix"
+                  + " the producer or the source's schema; the dead letters keep the original"
+                  + " record for a replay."));
+    }
+    return rules;
+  }
+
+  private static Map<String, String> labels(String kind, String name, String owner) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("severity", "warning");
+    labels.put(kind, name);
+    if (!owner.isEmpty()) {
+      labels.put("owner", owner);
+    }
+    return labels;
+  }
+
+  /** The rules file: one group named after the project. */
+  public static String rules(RegistrySnapshot registry) {
+    StringBuilder y = new StringBuilder();
+    y.append("# Alerting rules for project ")
+        .append(registry.getProject().getName())
+        .append(", written by quiver alerts from its registry.\n");
+    y.append("groups:\n");
+    y.append("  - name: ").append(quote("quiver." + registry.getProject().getName())).append('\n');
+    y.append("    rules:\n");
+    for (Rule r : of(registry)) {
+      y.append("      - alert: ").append(r.alert()).append('\n');
+      y.append("        expr: ").append(quote(r.expr())).append('\n');
+      y.append("        for: ").append(r.hold().toMinutes()).append("m\n");
+      y.append("        labels:\n");
+      r.labels()
+          .forEach(
+              (k, v) ->
+                  y.append("          ").append(k).append(": ").append(quote(v)).append('\n'));
+      y.append("        annotations:\n");
+      y.append("          summary: ").append(quote(r.summary())).append('\n');
+      y.append("          description: ").append(quote(r.description())).append('\n');
+    }
+    return y.toString();
+  }
+
+  /**
+   * {@code promtool test rules} unit tests of {@link #rules}: for each view with a freshness
+   * objective, a view that stays fresh (no alert) and one that goes stale (the alert fires, with
+   * its labels); for each source, dead letters arriving (fires) and none (does not).
+   */
+  public static String tests(RegistrySnapshot registry, String rulesFile) {
+    StringBuilder y = new StringBuilder();
+    y.append("# Unit tests of ").append(rulesFile).append(": promtool test rules <this file>\n");
+    y.append("rule_files:\n  - ").append(quote(rulesFile)).append('\n');
+    y.append("evaluation_interval: 1m\n");
+    y.append("tests:\n");
+    for (Rule r : of(registry)) {
+      if (r.alert().equals("QuiverViewStale")) {
+        String view = r.labels().get("view");
+        long objective = Long.parseLong(r.expr().substring(r.expr().lastIndexOf(' ') + 1));
+        y.append("  - interval: 1m\n    input_series:\n");
+        // Fresh for 10 minutes (30 s old at each scrape), then growing older by a minute a minute.
+        y.append("      - series: ")
+            .append(quote(FRESHNESS + "{view=" + quote(view) + "}"))
+            .append("\n        values: ")
+            .append(quote("30x10 " + (objective + 60) + "+60x10"))
+            .append('\n');
+        y.append("    alert_rule_test:\n");
+        y.append(
+            "      - eval_time: 10m\n        alertname: QuiverViewStale\n        exp_alerts: []\n");
+        y.append(
+            "      - eval_time: 14m\n        alertname: QuiverViewStale\n        exp_alerts:\n");
+        y.append("          - exp_labels:\n");
+        r.labels()
+            .forEach(
+                (k, v) ->
+                    y.append("              ")
+                        .append(k)
+                        .append(": ")
+                        .append(quote(v))
+                        .append('\n'));
+        annotations(y, r, Map.of());
+      } else if (r.alert().equals("QuiverDeadLetters")) {
+        String source = r.labels().get("source");
+        y.append("  - interval: 1m\n    input_series:\n");
+        y.append("      - series: ")
+            .append(quote(DEAD_LETTERS + "{source=" + quote(source) + ",reason=\"wrong_type\"}"))
+            .append("\n        values: ")
+            .append(quote("0x10 0+5x20"))
+            .append('\n');
+        y.append("    alert_rule_test:\n");
+        y.append(
+            "      - eval_time: 10m\n        alertname: QuiverDeadLetters\n        exp_alerts: []\n");
+        y.append(
+            "      - eval_time: 20m\n        alertname: QuiverDeadLetters\n        exp_alerts:\n");
+        y.append("          - exp_labels:\n");
+        Map<String, String> labels = new LinkedHashMap<>(r.labels());
+        labels.put("reason", "wrong_type");
+        labels.forEach(
+            (k, v) ->
+                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
+        annotations(y, r, Map.of("{{ $labels.reason }}", "wrong_type"));
+      }
+    }
+    return y.toString();
+  }
+
+  /** The annotations an alert of {@code r} carries, its templates filled as {@code filled} says. */
+  private static void annotations(StringBuilder y, Rule r, Map<String, String> filled) {
+    String description = r.description();
+    for (Map.Entry<String, String> f : filled.entrySet()) {
+      description = description.replace(f.getKey(), f.getValue());
+    }
+    y.append("            exp_annotations:\n");
+    y.append("              summary: ").append(quote(r.summary())).append('\n');
+    y.append("              description: ").append(quote(description)).append('\n');
+  }
+
+  /** A double-quoted YAML (and PromQL) string. */
+  static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        default -> b.append(c);
+      }
+    }
+    return b.append('"').toString();
+  }
+}
