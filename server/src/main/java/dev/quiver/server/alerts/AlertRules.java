@@ -68,7 +68,8 @@ public final class AlertRules {
             new Rule(
                 "QuiverViewStale",
                 FRESHNESS + "{view=" + quote(view) + "} > " + objective.toSeconds(),
-                Duration.ofMinutes(1),
+                // Held a minute (a scrape or two late is not stale), less for a tighter objective.
+                objective.compareTo(Duration.ofMinutes(1)) < 0 ? objective : Duration.ofMinutes(1),
                 labels,
                 "Feature view "
                     + view
@@ -166,7 +167,7 @@ public final class AlertRules {
     for (Rule r : of(registry)) {
       y.append("      - alert: ").append(r.alert()).append('\n');
       y.append("        expr: ").append(quote(r.expr())).append('\n');
-      y.append("        for: ").append(r.hold().toMinutes()).append("m\n");
+      y.append("        for: ").append(r.hold().toSeconds()).append("s\n");
       y.append("        labels:\n");
       r.labels()
           .forEach(
