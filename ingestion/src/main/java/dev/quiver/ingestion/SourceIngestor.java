@@ -73,6 +73,10 @@ final class SourceIngestor implements AutoCloseable {
   private final MeterRegistry meters;
   private final Counter records;
   private final Counter writeFailures;
+  private final List<Counter> rowsBySinkCounter = new ArrayList<>();
+  // Created on first use of each reason; touched by the ingestor thread only.
+  private final java.util.EnumMap<DeadLetterReason, Counter> deadLetterCounters =
+      new java.util.EnumMap<>(DeadLetterReason.class);
   private final RepeatingFailureLog applyLog;
   private final RepeatingFailureLog reachLog;
   private final RepeatingFailureLog internalLog;
@@ -128,6 +132,9 @@ final class SourceIngestor implements AutoCloseable {
             LOG, "source " + source.getName() + ": processing a record failed unexpectedly", every);
     for (int i = 0; i < sinks.size(); i++) {
       positions.add(new HashMap<>());
+      rowsBySinkCounter.add(
+          meters.counter(
+              "quiver.ingest.rows", "source", source.getName(), "sink", sinks.get(i).name()));
     }
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
@@ -382,9 +389,7 @@ final class SourceIngestor implements AutoCloseable {
           .forEach(
               (view, parts) ->
                   positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
-      meters
-          .counter("quiver.ingest.rows", "source", source.getName(), "sink", sinks.get(s).name())
-          .increment(rowsBySink.get(s).size());
+      rowsBySinkCounter.get(s).increment(rowsBySink.get(s).size());
     }
     commits.forEach(
         (tp, o) -> applied.put(new SourcePartition(tp.topic(), tp.partition()), o.offset()));
@@ -437,8 +442,12 @@ final class SourceIngestor implements AutoCloseable {
       ConsumerRecord<byte[], byte[]> r, DeadLetterReason reason, String message, ViewId view)
       throws DeadLetterSender.NotDelivered {
     deadLetters.send(r, reason, message, view);
-    meters
-        .counter("quiver.ingest.dead_letters", "source", source.getName(), "reason", reason.code())
+    deadLetterCounters
+        .computeIfAbsent(
+            reason,
+            why ->
+                meters.counter(
+                    "quiver.ingest.dead_letters", "source", source.getName(), "reason", why.code()))
         .increment();
     LOG.debug(
         "source {}: dead letter {}-{}@{}: {}",

@@ -59,6 +59,14 @@ final class ServeCommand implements Callable<Integer> {
   Integer flightPort;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Prometheus /metrics port on the --host address; overrides ports.metrics (default 9464;"
+              + " 0 turns /metrics off).")
+  Integer metricsPort;
+
+  @Option(
       names = "--max-exports",
       paramLabel = "N",
       description = "Training-set exports over Arrow Flight at once. Default: ${DEFAULT-VALUE}.")
@@ -190,6 +198,7 @@ final class ServeCommand implements Callable<Integer> {
           .withBootstrap(bootstrap)
           .withGrpcPort(port)
           .withFlightPort(flightPort)
+          .withMetricsPort(metricsPort)
           .withMaxConcurrentExports(maxExports)
           .withMaxExportRows(maxExportRows)
           .withLookupLimits(
