@@ -2,6 +2,7 @@ package dev.quiver.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.quiver.client.OnlineRequest;
 import dev.quiver.client.OnlineResult;
@@ -134,6 +135,103 @@ class MetricsTest {
                 TestCluster.options(repo, kafka.bootstrapServers()).withMetricsPort(0))) {
       assertThat(server.metricsPort()).isZero();
       assertThat(server.meters().get("quiver.registry.version").gauge().value()).isEqualTo(1.0);
+    }
+  }
+
+  @Test
+  void prometheusScrapesTheServerAndAnswersForItsRecords() throws Exception {
+    Path binary = Path.of("/usr/bin/prometheus");
+    assumeTrue(
+        java.nio.file.Files.isExecutable(binary),
+        "Prometheus is not installed here (apt-get install prometheus): " + binary);
+    Path repo = dir.resolve("repo");
+    TestCluster.apply(repo, "scraped", OnlinePathTest.REGISTRY, false);
+    String recent = Instant.now().minusSeconds(60).toString();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka);
+        QuiverServer server =
+            QuiverServer.start(
+                TestCluster.options(repo, kafka.bootstrapServers())
+                    .withMetricsPort(QuiverServer.ANY_FREE_PORT))) {
+      List<Long> offsets =
+          TestCluster.send(
+              producer,
+              "txns",
+              List.of(
+                  event("c1", recent, "1", "US"),
+                  event("c2", recent, "2", "US"),
+                  event("c3", recent, "3", "FR"),
+                  "not json"));
+      TestCluster.awaitApplied(server, "txns", offsets.get(offsets.size() - 1) + 1);
+
+      Path config = dir.resolve("prometheus.yml");
+      java.nio.file.Files.writeString(
+          config,
+          String.join(
+              "\n",
+              "global: {scrape_interval: 1s, evaluation_interval: 1s}",
+              "scrape_configs:",
+              "  - job_name: quiver",
+              "    static_configs: [{targets: ['127.0.0.1:" + server.metricsPort() + "']}]",
+              ""));
+      int webPort;
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        webPort = s.getLocalPort();
+      }
+      Process prometheus =
+          new ProcessBuilder(
+                  binary.toString(),
+                  "--config.file=" + config,
+                  "--storage.tsdb.path=" + dir.resolve("tsdb"),
+                  "--web.listen-address=127.0.0.1:" + webPort)
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("prometheus.log").toFile())
+              .start();
+      try {
+        URI query =
+            URI.create(
+                "http://127.0.0.1:"
+                    + webPort
+                    + "/api/v1/query?query=quiver_ingest_records_total%7Bsource%3D%22txns%22%7D");
+        String[] answer = {""};
+        TestCluster.await(
+            () -> {
+              answer[0] = get(query);
+              return answer[0].contains("\"job\":\"quiver\"");
+            },
+            "Prometheus to answer for quiver_ingest_records_total");
+        com.fasterxml.jackson.databind.JsonNode result =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(answer[0])
+                .path("data")
+                .path("result");
+        assertThat(result.size()).as(answer[0]).isEqualTo(1);
+        assertThat(result.get(0).path("metric").path("__name__").asText())
+            .isEqualTo("quiver_ingest_records_total");
+        assertThat(result.get(0).path("value").get(1).asText()).isEqualTo("4");
+      } finally {
+        prometheus.destroy();
+        if (!prometheus.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+          prometheus.destroyForcibly();
+        }
+      }
+    }
+  }
+
+  /** The body of a GET, or "" while nothing answers there. */
+  private static String get(URI uri) {
+    try {
+      HttpResponse<String> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                  HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : "";
+    } catch (java.io.IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
     }
   }
 

@@ -191,6 +191,9 @@ final class ServeCommand implements Callable<Integer> {
                             + Durations.EXPECTED
                             + ", got "
                             + Messages.quote(maxFuture)));
+    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+      throw usage("--metrics-port must be 0 (no metrics endpoint) to 65535, got " + metricsPort);
+    }
     try {
       return QuiverServer.Options.defaults(settings)
           .withFutureEvents(FutureEvents.allowing(future))
