@@ -11,6 +11,7 @@ import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.RepeatingFailureLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,6 +69,7 @@ final class SourceIngestor implements AutoCloseable {
   private final DeadLetterSender deadLetters;
   private final IngestionConfig config;
   private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaClientMetrics consumerMetrics;
   private final Thread thread;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final MeterRegistry meters;
@@ -153,6 +155,9 @@ final class SourceIngestor implements AutoCloseable {
     props.putAll(config.clientOverrides());
     this.consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    // The client's own metrics (fetch rates, lag as the consumer sees it), read when scraped.
+    this.consumerMetrics = new KafkaClientMetrics(consumer);
+    this.consumerMetrics.bindTo(meters);
     this.thread = new Thread(this::run, "quiver-ingest-" + source.getName());
     this.thread.setDaemon(true);
   }
@@ -312,6 +317,7 @@ final class SourceIngestor implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("source {}: closing the consumer failed", source.getName(), e);
       }
+      consumerMetrics.close();
       deadLetters.close();
       stopped.countDown();
     }
@@ -504,6 +510,7 @@ final class SourceIngestor implements AutoCloseable {
       // Never started: nothing runs the loop that would close the consumer.
       if (thread.getState() == Thread.State.NEW) {
         consumer.close(CloseOptions.timeout(Duration.ZERO));
+        consumerMetrics.close();
         deadLetters.close();
         stopped.countDown();
       }

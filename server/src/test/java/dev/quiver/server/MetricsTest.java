@@ -122,6 +122,10 @@ class MetricsTest {
       double sinceNewest = Duration.between(now.minusSeconds(600), Instant.now()).toMillis() / 1e3;
       assertThat(freshness).isBetween(600.0, sinceNewest + 1);
       assertThat(m).containsKey(series("jvm_threads_live_threads"));
+      assertThat(m.keySet())
+          .as("the consumer's own metrics")
+          .anyMatch(
+              k -> k.startsWith("kafka_consumer_") && k.contains("client_id=\"quiver-txns\""));
     }
   }
 
