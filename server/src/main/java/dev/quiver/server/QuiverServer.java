@@ -65,8 +65,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code quiver serve} process: optionally an embedded Kafka broker, ingestion of every source
  * of the applied registry into the RocksDB online store and the Parquet offline store, and the gRPC
- * endpoint (OnlineServing, Registry, health checking, reflection). It follows the registry store: a
- * version applied while it runs takes effect without a restart.
+ * endpoint (OnlineServing, Registry, health checking, reflection), and Prometheus metrics on {@code
+ * /metrics} (docs/monitoring.md). It follows the registry store: a version applied while it runs
+ * takes effect without a restart.
  *
  * <p>Created by {@link #start}; {@link #close()} stops everything in reverse order of start.
  */
