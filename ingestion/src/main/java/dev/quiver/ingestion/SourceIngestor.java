@@ -11,6 +11,7 @@ import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.RepeatingFailureLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,11 +69,16 @@ final class SourceIngestor implements AutoCloseable {
   private final DeadLetterSender deadLetters;
   private final IngestionConfig config;
   private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaClientMetrics consumerMetrics;
   private final Thread thread;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final MeterRegistry meters;
   private final Counter records;
   private final Counter writeFailures;
+  private final List<Counter> rowsBySinkCounter = new ArrayList<>();
+  // Created on first use of each reason; touched by the ingestor thread only.
+  private final java.util.EnumMap<DeadLetterReason, Counter> deadLetterCounters =
+      new java.util.EnumMap<>(DeadLetterReason.class);
   private final RepeatingFailureLog applyLog;
   private final RepeatingFailureLog reachLog;
   private final RepeatingFailureLog internalLog;
@@ -128,6 +134,9 @@ final class SourceIngestor implements AutoCloseable {
             LOG, "source " + source.getName() + ": processing a record failed unexpectedly", every);
     for (int i = 0; i < sinks.size(); i++) {
       positions.add(new HashMap<>());
+      rowsBySinkCounter.add(
+          meters.counter(
+              "quiver.ingest.rows", "source", source.getName(), "sink", sinks.get(i).name()));
     }
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
@@ -146,6 +155,9 @@ final class SourceIngestor implements AutoCloseable {
     props.putAll(config.clientOverrides());
     this.consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    // The client's own metrics (fetch rates, lag as the consumer sees it), read when scraped.
+    this.consumerMetrics = new KafkaClientMetrics(consumer);
+    this.consumerMetrics.bindTo(meters);
     this.thread = new Thread(this::run, "quiver-ingest-" + source.getName());
     this.thread.setDaemon(true);
   }
@@ -305,6 +317,7 @@ final class SourceIngestor implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("source {}: closing the consumer failed", source.getName(), e);
       }
+      consumerMetrics.close();
       deadLetters.close();
       stopped.countDown();
     }
@@ -382,9 +395,7 @@ final class SourceIngestor implements AutoCloseable {
           .forEach(
               (view, parts) ->
                   positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
-      meters
-          .counter("quiver.ingest.rows", "source", source.getName(), "sink", sinks.get(s).name())
-          .increment(rowsBySink.get(s).size());
+      rowsBySinkCounter.get(s).increment(rowsBySink.get(s).size());
     }
     commits.forEach(
         (tp, o) -> applied.put(new SourcePartition(tp.topic(), tp.partition()), o.offset()));
@@ -437,8 +448,12 @@ final class SourceIngestor implements AutoCloseable {
       ConsumerRecord<byte[], byte[]> r, DeadLetterReason reason, String message, ViewId view)
       throws DeadLetterSender.NotDelivered {
     deadLetters.send(r, reason, message, view);
-    meters
-        .counter("quiver.ingest.dead_letters", "source", source.getName(), "reason", reason.code())
+    deadLetterCounters
+        .computeIfAbsent(
+            reason,
+            why ->
+                meters.counter(
+                    "quiver.ingest.dead_letters", "source", source.getName(), "reason", why.code()))
         .increment();
     LOG.debug(
         "source {}: dead letter {}-{}@{}: {}",
@@ -495,6 +510,7 @@ final class SourceIngestor implements AutoCloseable {
       // Never started: nothing runs the loop that would close the consumer.
       if (thread.getState() == Thread.State.NEW) {
         consumer.close(CloseOptions.timeout(Duration.ZERO));
+        consumerMetrics.close();
         deadLetters.close();
         stopped.countDown();
       }

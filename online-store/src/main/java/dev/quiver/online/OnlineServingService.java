@@ -139,6 +139,7 @@ public final class OnlineServingService implements BindableService {
   private final Limits limits;
   private final LookupAdmission admission;
   private final Executor executor;
+  private final LookupListener listener;
   private final RepeatingFailureLog failures =
       new RepeatingFailureLog(LOG, "GetOnlineFeatures", Duration.ofMinutes(1));
   private final RepeatingFailureLog refusals =
@@ -166,6 +167,21 @@ public final class OnlineServingService implements BindableService {
       Clock clock,
       Limits limits,
       Executor executor) {
+    this(store, catalog, clock, limits, executor, LookupListener.NONE);
+  }
+
+  /**
+   * As {@link #OnlineServingService(OnlineReader, Supplier, Clock, Limits, Executor)}, telling
+   * {@code listener} what each answered request contained.
+   */
+  public OnlineServingService(
+      OnlineReader store,
+      Supplier<ServingCatalog> catalog,
+      Clock clock,
+      Limits limits,
+      Executor executor,
+      LookupListener listener) {
+    this.listener = Objects.requireNonNull(listener, "listener");
     this.store = Objects.requireNonNull(store, "store");
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -441,6 +457,8 @@ public final class OnlineServingService implements BindableService {
       timesByView.add(times);
     }
 
+    // Values by view and status, for the listener: PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE.
+    int[] counts = listener == LookupListener.NONE ? null : new int[viewIds.size() * 4];
     ResponseEncoder out = new ResponseEncoder(rows);
     Iterator<String> columnNames = names.iterator();
     for (ServingCatalog.ServedFeature f : features) {
@@ -468,6 +486,10 @@ public final class OnlineServingService implements BindableService {
         }
       }
       long ttl = AsOf.ttlMicros(f.ttl());
+      int present = 0;
+      int nulls = 0;
+      int notFound = 0;
+      int outside = 0;
       for (int r = 0; r < rows; r++) {
         int u = toUnique[r];
         StoredRow row = viewRows.get(u);
@@ -478,6 +500,7 @@ public final class OnlineServingService implements BindableService {
               ResponseEncoder.UNSET_VALUE,
               FeatureStatus.NOT_FOUND,
               ResponseEncoder.NO_TIMESTAMP);
+          notFound++;
           continue;
         }
         byte[] eventTime = times[u];
@@ -485,31 +508,50 @@ public final class OnlineServingService implements BindableService {
           // Aggregations are bounded by their window, not by the view's TTL.
           byte[] v = aggregates[u];
           budget.spend(v.length + eventTime.length + 6L);
-          column.set(
-              r,
-              v,
-              v == ResponseEncoder.NULL_VALUE ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT,
-              eventTime);
+          boolean isNull = v == ResponseEncoder.NULL_VALUE;
+          column.set(r, v, isNull ? FeatureStatus.NULL_VALUE : FeatureStatus.PRESENT, eventTime);
+          if (isNull) {
+            nulls++;
+          } else {
+            present++;
+          }
           continue;
         }
         if (!AsOf.usable(row.order().eventTimeMicros(), nowMicros, ttl)) {
           budget.spend(eventTime.length + 6L);
           column.set(r, ResponseEncoder.UNSET_VALUE, FeatureStatus.OUTSIDE_MAX_AGE, eventTime);
+          outside++;
           continue;
         }
         int at = id < 0 ? -1 : row.indexOf(id);
         if (at < 0 || isNull(row.bytes(), row.offset(at), row.length(at))) {
           budget.spend(ResponseEncoder.NULL_VALUE.length + eventTime.length + 6L);
           column.set(r, ResponseEncoder.NULL_VALUE, FeatureStatus.NULL_VALUE, eventTime);
+          nulls++;
         } else {
           budget.spend(row.length(at) + eventTime.length + 6L);
           column.set(
               r, row.bytes(), row.offset(at), row.length(at), FeatureStatus.PRESENT, eventTime);
+          present++;
         }
+      }
+      if (counts != null) {
+        counts[view * 4] += present;
+        counts[view * 4 + 1] += nulls;
+        counts[view * 4 + 2] += notFound;
+        counts[view * 4 + 3] += outside;
       }
     }
     budget.checkpoint();
-    return new EncodedResponse(out.encode(cat.version()));
+    EncodedResponse encoded = new EncodedResponse(out.encode(cat.version()));
+    if (counts != null) {
+      listener.lookedUp(rows);
+      for (int v = 0; v < viewIds.size(); v++) {
+        listener.values(
+            viewIds.get(v), counts[v * 4], counts[v * 4 + 1], counts[v * 4 + 2], counts[v * 4 + 3]);
+      }
+    }
+    return encoded;
   }
 
   /**

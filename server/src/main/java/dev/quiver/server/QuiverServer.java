@@ -20,13 +20,26 @@ import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryGrpcService;
 import dev.quiver.registry.util.RepeatingFailureLog;
+import dev.quiver.server.metrics.AppliedRowsSink;
+import dev.quiver.server.metrics.GrpcMetrics;
+import dev.quiver.server.metrics.IngestionMetrics;
+import dev.quiver.server.metrics.LookupMetrics;
+import dev.quiver.server.metrics.MetricsEndpoint;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.Writer;
 import java.net.InetSocketAddress;
@@ -52,8 +65,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code quiver serve} process: optionally an embedded Kafka broker, ingestion of every source
  * of the applied registry into the RocksDB online store and the Parquet offline store, and the gRPC
- * endpoint (OnlineServing, Registry, health checking, reflection). It follows the registry store: a
- * version applied while it runs takes effect without a restart.
+ * endpoint (OnlineServing, Registry, health checking, reflection), and Prometheus metrics on {@code
+ * /metrics} (docs/monitoring.md). It follows the registry store: a version applied while it runs
+ * takes effect without a restart.
  *
  * <p>Created by {@link #start}; {@link #close()} stops everything in reverse order of start.
  */
@@ -70,6 +84,8 @@ public final class QuiverServer implements AutoCloseable {
     private String bootstrap;
     private Integer grpcPort;
     private Integer flightPort;
+    private Integer metricsPort;
+    private MeterRegistry meters;
     private String host = DEFAULT_HOST;
     private OnlineServingService.Limits lookupLimits = OnlineServingService.Limits.defaults();
     private IngestionConfig.Limits ingestionLimits = IngestionConfig.Limits.defaults();
@@ -95,6 +111,8 @@ public final class QuiverServer implements AutoCloseable {
       c.bootstrap = bootstrap;
       c.grpcPort = grpcPort;
       c.flightPort = flightPort;
+      c.metricsPort = metricsPort;
+      c.meters = meters;
       c.host = host;
       c.lookupLimits = lookupLimits;
       c.ingestionLimits = ingestionLimits;
@@ -145,6 +163,31 @@ public final class QuiverServer implements AutoCloseable {
     public Options withFlightPort(Integer port) {
       Options c = copy();
       c.flightPort = port;
+      return c;
+    }
+
+    /**
+     * Prometheus {@code /metrics} port overriding ports.metrics; null keeps it, 0 turns the
+     * endpoint off, {@link #ANY_FREE_PORT} takes any free port.
+     */
+    public Options withMetricsPort(Integer port) {
+      if (port != null && (port < ANY_FREE_PORT || port > 65535)) {
+        throw new IllegalArgumentException(
+            "--metrics-port must be 0 (no metrics endpoint) to 65535, got " + port);
+      }
+      Options c = copy();
+      c.metricsPort = port;
+      return c;
+    }
+
+    /**
+     * The registry every meter of the server goes to; null (the default) for a Prometheus registry
+     * of the server's own, closed with it. A registry given here stays the caller's (it is not
+     * closed); {@code /metrics} serves it only if it is a {@link PrometheusMeterRegistry}.
+     */
+    public Options withMeterRegistry(MeterRegistry registry) {
+      Options c = copy();
+      c.meters = registry;
       return c;
     }
 
@@ -279,6 +322,9 @@ public final class QuiverServer implements AutoCloseable {
     }
   }
 
+  /** For {@link Options#withMetricsPort}: serve {@code /metrics} on any free port. */
+  public static final int ANY_FREE_PORT = -1;
+
   /** Records a source may lag before lookups report NOT_SERVING, unless configured otherwise. */
   public static final long DEFAULT_MAX_LAG_RECORDS = 100_000;
 
@@ -298,7 +344,9 @@ public final class QuiverServer implements AutoCloseable {
   private final List<AutoCloseable> resources = new ArrayList<>();
   private final AtomicReference<ServingCatalog> catalog =
       new AtomicReference<>(ServingCatalog.of(RegistrySnapshot.getDefaultInstance()));
-  private final MeterRegistry meters = new SimpleMeterRegistry();
+  private final MeterRegistry meters;
+  private IngestionMetrics ingestionMetrics;
+  private MetricsEndpoint metricsEndpoint;
   private EmbeddedKafka kafka;
   private String bootstrap;
   private DirectoryRegistryStore registry;
@@ -320,6 +368,13 @@ public final class QuiverServer implements AutoCloseable {
 
   private QuiverServer(Options options) {
     this.options = options;
+    if (options.meters != null) {
+      this.meters = options.meters;
+    } else {
+      PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      resources.add(own::close);
+      this.meters = own;
+    }
   }
 
   public static QuiverServer start(Options options) throws IOException {
@@ -336,6 +391,7 @@ public final class QuiverServer implements AutoCloseable {
   private void startAll() throws IOException {
     RepoSettings settings = options.settings;
     Files.createDirectories(settings.dataDir());
+    bindProcessMetrics();
     bootstrap = options.bootstrap != null ? options.bootstrap : settings.bootstrap();
     if (options.embeddedKafka) {
       int preferred = portOf(settings.bootstrap());
@@ -363,8 +419,9 @@ public final class QuiverServer implements AutoCloseable {
                 .withMemberId(memberId(settings))
                 .withLimits(options.ingestionLimits)
                 .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
-            List.of(online, offline),
+            List.of(new AppliedRowsSink(online, meters, options.clock), offline),
             meters);
+    ingestionMetrics = new IngestionMetrics(meters);
     resources.add(ingestion);
 
     BufferAllocator flightMemory = new RootAllocator();
@@ -406,20 +463,32 @@ public final class QuiverServer implements AutoCloseable {
               return t;
             });
     resources.add(lookupThreads::shutdownNow);
+    GrpcMetrics grpcMetrics = new GrpcMetrics(meters);
     grpc =
         NettyServerBuilder.forAddress(new InetSocketAddress(options.host, port))
             // Lookups are short reads from RocksDB's cache and memory: run them on the transport
             // threads rather than handing each call to another thread.
             .directExecutor()
             .addService(
-                new OnlineServingService(
-                    online, catalog::get, options.clock, options.lookupLimits, lookupThreads))
+                ServerInterceptors.intercept(
+                    new OnlineServingService(
+                        online,
+                        catalog::get,
+                        options.clock,
+                        options.lookupLimits,
+                        lookupThreads,
+                        new LookupMetrics(meters)),
+                    grpcMetrics))
             .addService(
-                InvalidRequests.parseFailuresAsInvalidArgument(
-                    new RegistryGrpcService(registry).bindService()))
+                ServerInterceptors.intercept(
+                    InvalidRequests.parseFailuresAsInvalidArgument(
+                        new RegistryGrpcService(registry).bindService()),
+                    grpcMetrics))
             // Flight on this port too, so the Java client exports over its one connection.
-            .addService(flightService(flightMemory, flight, flightThreads))
-            .addService(health.getHealthService())
+            .addService(
+                ServerInterceptors.intercept(
+                    flightService(flightMemory, flight, flightThreads), grpcMetrics))
+            .addService(ServerInterceptors.intercept(health.getHealthService(), grpcMetrics))
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
     try {
@@ -457,6 +526,7 @@ public final class QuiverServer implements AutoCloseable {
           e);
     }
     resources.add(() -> stop(flightServer));
+    startMetricsEndpoint(settings);
     refreshRegistry();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(OnlineServingGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -492,6 +562,54 @@ public final class QuiverServer implements AutoCloseable {
     }
   }
 
+  /** JVM meters, and the registry version in effect. */
+  private void bindProcessMetrics() {
+    new JvmMemoryMetrics().bindTo(meters);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(meters);
+    resources.add(gc);
+    new JvmThreadMetrics().bindTo(meters);
+    new ClassLoaderMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    Gauge.builder("quiver.registry.version", this, s -> s.servedVersion)
+        .description("The registry version in effect (0 before one is applied)")
+        .register(meters);
+  }
+
+  private void startMetricsEndpoint(RepoSettings settings) throws IOException {
+    int port = options.metricsPort != null ? options.metricsPort : settings.metricsPort();
+    if (port == 0) {
+      LOG.info("no /metrics endpoint (ports.metrics or --metrics-port is 0)");
+      return;
+    }
+    if (!(meters instanceof PrometheusMeterRegistry prometheus)) {
+      LOG.info("no /metrics endpoint: the server was given a registry that is not Prometheus's");
+      return;
+    }
+    try {
+      metricsEndpoint =
+          MetricsEndpoint.start(options.host, port == ANY_FREE_PORT ? 0 : port, prometheus);
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot listen for /metrics on "
+              + options.host
+              + ":"
+              + port
+              + " ("
+              + e.getMessage()
+              + "); choose another with --metrics-port or ports.metrics in quiver.yaml (0 turns"
+              + " it off)",
+          e);
+    }
+    resources.add(metricsEndpoint);
+    LOG.info("Prometheus metrics at http://{}:{}/metrics", options.host, metricsEndpoint.port());
+  }
+
+  /** The port of {@code /metrics}, or 0 when there is no metrics endpoint. */
+  public int metricsPort() {
+    return metricsEndpoint == null ? 0 : metricsEndpoint.port();
+  }
+
   private void refreshQuietly() {
     try {
       refreshRegistry();
@@ -516,23 +634,23 @@ public final class QuiverServer implements AutoCloseable {
   private void updateHealth() {
     try {
       List<String> problems = new ArrayList<>();
-      ingestion
-          .health()
-          .forEach(
-              (source, h) -> {
-                if (h.failing()) {
-                  problems.add("source " + source + ": " + h.reason());
-                } else if (h.totalLag() > options.maxLagRecords) {
-                  problems.add(
-                      "source "
-                          + source
-                          + ": "
-                          + h.totalLag()
-                          + " records behind the log end, over the bound of "
-                          + options.maxLagRecords
-                          + " (quiver serve --max-lag-records)");
-                }
-              });
+      Map<String, dev.quiver.ingestion.SourceHealth> sources = ingestion.health();
+      ingestionMetrics.update(sources);
+      sources.forEach(
+          (source, h) -> {
+            if (h.failing()) {
+              problems.add("source " + source + ": " + h.reason());
+            } else if (h.totalLag() > options.maxLagRecords) {
+              problems.add(
+                  "source "
+                      + source
+                      + ": "
+                      + h.totalLag()
+                      + " records behind the log end, over the bound of "
+                      + options.maxLagRecords
+                      + " (quiver serve --max-lag-records)");
+            }
+          });
       java.util.Collections.sort(problems);
       String reasons = String.join("; ", problems);
       ServingStatus status = problems.isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;

@@ -18,9 +18,16 @@ import java.nio.file.Path;
  * @param dataDir the data directory, resolved against the repo
  * @param grpcPort the serving port
  * @param flightPort the Arrow Flight port
+ * @param metricsPort the Prometheus {@code /metrics} port; 0 when there is none
  */
 public record RepoSettings(
-    Path repo, String project, String bootstrap, Path dataDir, int grpcPort, int flightPort) {
+    Path repo,
+    String project,
+    String bootstrap,
+    Path dataDir,
+    int grpcPort,
+    int flightPort,
+    int metricsPort) {
 
   /**
    * The settings of {@code repo/quiver.yaml}, checked by the same rules as {@code quiver validate}
@@ -37,7 +44,8 @@ public record RepoSettings(
           RepoLoader.DEFAULT_BOOTSTRAP,
           repo.resolve(RepoLoader.DEFAULT_DATA_DIR),
           RepoLoader.DEFAULT_GRPC_PORT,
-          RepoLoader.DEFAULT_FLIGHT_PORT);
+          RepoLoader.DEFAULT_FLIGHT_PORT,
+          RepoLoader.DEFAULT_METRICS_PORT);
     }
     Project p;
     try {
@@ -52,7 +60,8 @@ public record RepoSettings(
         p.getKafkaBootstrap(),
         data.isAbsolute() ? data : repo.resolve(data),
         p.getGrpcPort(),
-        p.getFlightPort());
+        p.getFlightPort(),
+        p.getMetricsPort());
   }
 
   /** The embedded registry store: {@code <data_dir>/registry}. */

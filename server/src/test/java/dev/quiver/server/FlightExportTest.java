@@ -76,6 +76,7 @@ class FlightExportTest {
     server =
         QuiverServer.start(
             QuiverServer.Options.defaults(RepoSettings.read(repo))
+                .withMetricsPort(0)
                 .withBootstrap(kafka.bootstrapServers())
                 .withGrpcPort(0)
                 .withFlightPort(0)
@@ -476,6 +477,7 @@ class FlightExportTest {
     }
     return QuiverServer.start(
         QuiverServer.Options.defaults(RepoSettings.read(timedRepo))
+            .withMetricsPort(0)
             .withBootstrap(kafka.bootstrapServers())
             .withGrpcPort(0)
             .withFlightPort(0)

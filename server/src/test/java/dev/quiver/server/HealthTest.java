@@ -52,6 +52,7 @@ class HealthTest {
     QuiverServer server =
         QuiverServer.start(
             QuiverServer.Options.defaults(RepoSettings.read(repo))
+                .withMetricsPort(0)
                 .withBootstrap(kafka.bootstrapServers())
                 .withGrpcPort(0)
                 .withFlightPort(0)

@@ -478,6 +478,7 @@ class SkewContractTest {
   private static QuiverServer serve(Path repo, EmbeddedKafka kafka, Clock clock) throws Exception {
     return QuiverServer.start(
         QuiverServer.Options.defaults(RepoSettings.read(repo))
+            .withMetricsPort(0)
             .withBootstrap(kafka.bootstrapServers())
             .withGrpcPort(0)
             .withFlightPort(0)

@@ -52,13 +52,18 @@ final class TestCluster {
   }
 
   static QuiverServer serve(Path repo, String bootstrap) throws Exception {
+    return QuiverServer.start(options(repo, bootstrap));
+  }
+
+  /** Options of {@link #serve}: any free ports, no /metrics endpoint. */
+  static QuiverServer.Options options(Path repo, String bootstrap) throws Exception {
     QuiverServer.Options o =
         QuiverServer.Options.defaults(RepoSettings.read(repo))
             .withBootstrap(bootstrap)
             .withGrpcPort(0)
-            .withFlightPort(0);
-    o = o.withHost("127.0.0.1").withMaxEntities(50).withRegistryPoll(Duration.ofMillis(100));
-    return QuiverServer.start(o);
+            .withFlightPort(0)
+            .withMetricsPort(0);
+    return o.withHost("127.0.0.1").withMaxEntities(50).withRegistryPoll(Duration.ofMillis(100));
   }
 
   /**
@@ -82,6 +87,8 @@ final class TestCluster {
                 "--port",
                 "0",
                 "--flight-port",
+                "0",
+                "--metrics-port",
                 "0"));
     command.addAll(List.of(args));
     return new ProcessBuilder(command)

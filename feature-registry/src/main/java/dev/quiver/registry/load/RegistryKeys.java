@@ -14,7 +14,7 @@ public final class RegistryKeys {
       List.of("entities", "sources", "feature_views", "feature_services");
   public static final List<String> CONFIG = List.of("project", "kafka", "data_dir", "ports");
   public static final List<String> CONFIG_KAFKA = List.of("bootstrap");
-  public static final List<String> CONFIG_PORTS = List.of("grpc", "flight");
+  public static final List<String> CONFIG_PORTS = List.of("grpc", "flight", "metrics");
   public static final List<String> METADATA = List.of("description", "owner", "tags");
   public static final List<String> ENTITY = withMetadata("join_keys");
   public static final List<String> SOURCE =

@@ -73,6 +73,7 @@ public final class RepoLoader {
   public static final String DEFAULT_DATA_DIR = ".quiver";
   public static final int DEFAULT_GRPC_PORT = 6566;
   public static final int DEFAULT_FLIGHT_PORT = 8815;
+  public static final int DEFAULT_METRICS_PORT = 9464;
 
   private static final Set<ScalarType> KEY_TYPES =
       Set.of(
@@ -431,7 +432,9 @@ public final class RepoLoader {
               kafka.string("bootstrap").ifPresent(p::setKafkaBootstrap);
             });
     p.setDataDir(top.string("data_dir").orElse(DEFAULT_DATA_DIR));
-    p.setGrpcPort(DEFAULT_GRPC_PORT).setFlightPort(DEFAULT_FLIGHT_PORT);
+    p.setGrpcPort(DEFAULT_GRPC_PORT)
+        .setFlightPort(DEFAULT_FLIGHT_PORT)
+        .setMetricsPort(DEFAULT_METRICS_PORT);
     top.node("ports")
         .ifPresent(
             n -> {
@@ -439,11 +442,16 @@ public final class RepoLoader {
               ports.allowOnly(RegistryKeys.CONFIG_PORTS);
               port(ports, "grpc").ifPresent(p::setGrpcPort);
               port(ports, "flight").ifPresent(p::setFlightPort);
+              port(ports, "metrics", "0 (no metrics endpoint)").ifPresent(p::setMetricsPort);
             });
     return p.build();
   }
 
   private Optional<Integer> port(YamlMap ports, String key) {
+    return port(ports, key, "0 (any free port)");
+  }
+
+  private Optional<Integer> port(YamlMap ports, String key, String zero) {
     return ports
         .integer(key)
         .flatMap(
@@ -455,7 +463,9 @@ public final class RepoLoader {
                         + Messages.quote(key)
                         + " is "
                         + v
-                        + "; expected 0 (any free port) to 65535");
+                        + "; expected "
+                        + zero
+                        + " to 65535");
                 return Optional.empty();
               }
               return Optional.of(v.intValue());

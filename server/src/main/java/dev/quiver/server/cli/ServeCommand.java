@@ -59,6 +59,14 @@ final class ServeCommand implements Callable<Integer> {
   Integer flightPort;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Prometheus /metrics port on the --host address; overrides ports.metrics (default 9464;"
+              + " 0 turns /metrics off).")
+  Integer metricsPort;
+
+  @Option(
       names = "--max-exports",
       paramLabel = "N",
       description = "Training-set exports over Arrow Flight at once. Default: ${DEFAULT-VALUE}.")
@@ -183,6 +191,9 @@ final class ServeCommand implements Callable<Integer> {
                             + Durations.EXPECTED
                             + ", got "
                             + Messages.quote(maxFuture)));
+    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+      throw usage("--metrics-port must be 0 (no metrics endpoint) to 65535, got " + metricsPort);
+    }
     try {
       return QuiverServer.Options.defaults(settings)
           .withFutureEvents(FutureEvents.allowing(future))
@@ -190,6 +201,7 @@ final class ServeCommand implements Callable<Integer> {
           .withBootstrap(bootstrap)
           .withGrpcPort(port)
           .withFlightPort(flightPort)
+          .withMetricsPort(metricsPort)
           .withMaxConcurrentExports(maxExports)
           .withMaxExportRows(maxExportRows)
           .withLookupLimits(

@@ -111,6 +111,8 @@ class CliTest {
       {"--max-exports", "0", "--max-exports", "0", "export"},
       {"--max-future", "5 minutes", "--max-future", "5 minutes", "--max-future"},
       {"--max-future", "-5m", "--max-future", "-5m", "--max-future"},
+      {"--metrics-port", "-1", "--metrics-port", "-1", "--metrics-port"},
+      {"--metrics-port", "65536", "--metrics-port", "65536", "--metrics-port"},
     };
     for (String[] c : cases) {
       Result r = run("serve", repo.toString(), c[0], c[1], c[2], c[3]);
