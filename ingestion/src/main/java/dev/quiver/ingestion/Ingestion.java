@@ -42,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. {@link #close()} stops every ingestor, and with it its dead-letter producer.
  */
 public final class Ingestion implements AutoCloseable {
+  /** The counter of dead letters, tagged by source and reason. */
+  public static final String DEAD_LETTERS_METRIC = "quiver.ingest.dead_letters";
+
   private static final Logger LOG = LoggerFactory.getLogger(Ingestion.class);
 
   private final IngestionConfig config;

@@ -453,7 +453,11 @@ final class SourceIngestor implements AutoCloseable {
             reason,
             why ->
                 meters.counter(
-                    "quiver.ingest.dead_letters", "source", source.getName(), "reason", why.code()))
+                    Ingestion.DEAD_LETTERS_METRIC,
+                    "source",
+                    source.getName(),
+                    "reason",
+                    why.code()))
         .increment();
     LOG.debug(
         "source {}: dead letter {}-{}@{}: {}",

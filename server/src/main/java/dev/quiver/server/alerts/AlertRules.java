@@ -1,9 +1,15 @@
 package dev.quiver.server.alerts;
 
+import dev.quiver.ingestion.Ingestion;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Durations;
+import dev.quiver.server.metrics.AppliedRowsSink;
+import dev.quiver.server.metrics.IngestionMetrics;
+import dev.quiver.server.metrics.LookupMetrics;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.prometheusmetrics.PrometheusNamingConvention;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,17 +28,25 @@ import java.util.Set;
 public final class AlertRules {
   private AlertRules() {}
 
+  // The metrics' names as Prometheus spells them: the names the server registers them under, put
+  // through the same naming convention its registry uses, so a renamed metric renames its rules
+  // (counters are exposed with the _total suffix the exposition format adds).
+  private static final PrometheusNamingConvention NAMES = new PrometheusNamingConvention();
+
   /** Seconds since the newest event a view has applied. */
-  public static final String FRESHNESS = "quiver_view_freshness_seconds";
+  public static final String FRESHNESS =
+      NAMES.name(AppliedRowsSink.FRESHNESS, Meter.Type.GAUGE, "seconds");
 
   /** Records a source's partition is behind its topic's end. */
-  public static final String LAG = "quiver_ingest_lag_records";
+  public static final String LAG = NAMES.name(IngestionMetrics.LAG, Meter.Type.GAUGE, null);
 
   /** Records sent to a source's dead-letter topic, by reason. */
-  public static final String DEAD_LETTERS = "quiver_ingest_dead_letters_total";
+  public static final String DEAD_LETTERS =
+      NAMES.name(Ingestion.DEAD_LETTERS_METRIC, Meter.Type.COUNTER, null) + "_total";
 
   /** Values served, by view and status. */
-  public static final String VALUES = "quiver_serving_values_total";
+  public static final String VALUES =
+      NAMES.name(LookupMetrics.VALUES, Meter.Type.COUNTER, null) + "_total";
 
   /** Lag, in records, past which a lag that keeps growing is worth an alert. */
   static final long LAG_FLOOR = 10_000;
@@ -82,7 +96,7 @@ public final class AlertRules {
                     + ". Models read stale features. Check that source "
                     + v.getSource()
                     + " is still produced to, that quiver serve is ingesting (health"
-                    + " quiver.v1.OnlineServing, quiver_ingest_lag_records) and that no sink is"
+                    + " quiver.v1.OnlineServing, quiver_ingest_lag) and that no sink is"
                     + " failing (its log)."));
       }
       rules.add(
