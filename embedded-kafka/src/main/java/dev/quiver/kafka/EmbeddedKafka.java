@@ -67,8 +67,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         ports.load(r);
       }
     } else {
-      ports.setProperty("broker", String.valueOf(preferredPort == 0 ? freePort() : preferredPort));
-      ports.setProperty("controller", String.valueOf(freePort()));
+      // Both chosen while both sockets are held, so they differ: two ports asked for one after
+      // the other can be the same one, which the broker refuses.
+      int[] free = freePorts(2);
+      int broker = preferredPort == 0 ? free[0] : preferredPort;
+      ports.setProperty("broker", String.valueOf(broker));
+      ports.setProperty("controller", String.valueOf(free[1] != broker ? free[1] : free[0]));
       try (Writer w = Files.newBufferedWriter(portsFile)) {
         ports.store(w, "ports of this embedded Kafka broker, kept across restarts");
       }
@@ -216,9 +220,22 @@ public final class EmbeddedKafka implements AutoCloseable {
     server.awaitShutdown();
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  /** {@code n} distinct free loopback ports. */
+  private static int[] freePorts(int n) throws IOException {
+    ServerSocket[] sockets = new ServerSocket[n];
+    try {
+      int[] out = new int[n];
+      for (int i = 0; i < n; i++) {
+        sockets[i] = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        out[i] = sockets[i].getLocalPort();
+      }
+      return out;
+    } finally {
+      for (ServerSocket s : sockets) {
+        if (s != null) {
+          s.close();
+        }
+      }
     }
   }
 }
