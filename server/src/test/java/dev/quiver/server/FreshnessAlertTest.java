@@ -87,31 +87,8 @@ class FreshnessAlertTest {
               },
               "test-events");
       events.start();
-      Path config = dir.resolve("prometheus.yml");
-      Files.writeString(
-          config,
-          String.join(
-              "\n",
-              "global: {scrape_interval: 1s, evaluation_interval: 1s}",
-              "rule_files: ['" + rules + "']",
-              "scrape_configs:",
-              "  - job_name: quiver",
-              "    static_configs: [{targets: ['127.0.0.1:" + server.metricsPort() + "']}]",
-              ""));
-      int webPort;
-      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-        webPort = s.getLocalPort();
-      }
-      Process prometheus =
-          new ProcessBuilder(
-                  "prometheus",
-                  "--config.file=" + config,
-                  "--storage.tsdb.path=" + dir.resolve("tsdb"),
-                  "--web.listen-address=127.0.0.1:" + webPort)
-              .redirectErrorStream(true)
-              .redirectOutput(dir.resolve("prometheus.log").toFile())
-              .start();
-      URI api = URI.create("http://127.0.0.1:" + webPort + "/api/v1/");
+      PrometheusProcess prometheus = PrometheusProcess.start(dir, server.metricsPort(), rules);
+      URI api = prometheus.api();
       try {
         // Fresh: Prometheus has the view's freshness, under its objective, and no alert.
         TestCluster.await(
@@ -139,10 +116,7 @@ class FreshnessAlertTest {
       } finally {
         done.set(true);
         events.join(5_000);
-        prometheus.destroy();
-        if (!prometheus.waitFor(10, TimeUnit.SECONDS)) {
-          prometheus.destroyForcibly();
-        }
+        prometheus.close();
       }
     }
   }

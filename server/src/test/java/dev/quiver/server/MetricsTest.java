@@ -168,35 +168,12 @@ class MetricsTest {
                   "not json"));
       TestCluster.awaitApplied(server, "txns", offsets.get(offsets.size() - 1) + 1);
 
-      Path config = dir.resolve("prometheus.yml");
-      java.nio.file.Files.writeString(
-          config,
-          String.join(
-              "\n",
-              "global: {scrape_interval: 1s, evaluation_interval: 1s}",
-              "scrape_configs:",
-              "  - job_name: quiver",
-              "    static_configs: [{targets: ['127.0.0.1:" + server.metricsPort() + "']}]",
-              ""));
-      int webPort;
-      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-        webPort = s.getLocalPort();
-      }
-      Process prometheus =
-          new ProcessBuilder(
-                  binary.toString(),
-                  "--config.file=" + config,
-                  "--storage.tsdb.path=" + dir.resolve("tsdb"),
-                  "--web.listen-address=127.0.0.1:" + webPort)
-              .redirectErrorStream(true)
-              .redirectOutput(dir.resolve("prometheus.log").toFile())
-              .start();
+      PrometheusProcess prometheus = PrometheusProcess.start(dir, server.metricsPort());
       try {
         URI query =
-            URI.create(
-                "http://127.0.0.1:"
-                    + webPort
-                    + "/api/v1/query?query=quiver_ingest_records_total%7Bsource%3D%22txns%22%7D");
+            prometheus
+                .api()
+                .resolve("query?query=quiver_ingest_records_total%7Bsource%3D%22txns%22%7D");
         String[] answer = {""};
         TestCluster.await(
             () -> {
@@ -214,10 +191,7 @@ class MetricsTest {
             .isEqualTo("quiver_ingest_records_total");
         assertThat(result.get(0).path("value").get(1).asText()).isEqualTo("4");
       } finally {
-        prometheus.destroy();
-        if (!prometheus.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-          prometheus.destroyForcibly();
-        }
+        prometheus.close();
       }
     }
   }
