@@ -28,14 +28,22 @@ public final class FeatureProfile {
   private static final ArrayOfStringsSerDe SERDE = new ArrayOfStringsSerDe();
 
   private final boolean numeric;
+  // Lists (embeddings and the like) are counted, and their nulls, but not sketched.
+  private final boolean scalar;
   private long count;
   private long nulls;
   private final KllDoublesSketch quantiles;
   private final ItemsSketch<String> items;
 
   private FeatureProfile(
-      boolean numeric, long count, long nulls, KllDoublesSketch q, ItemsSketch<String> i) {
+      boolean numeric,
+      boolean scalar,
+      long count,
+      long nulls,
+      KllDoublesSketch q,
+      ItemsSketch<String> i) {
     this.numeric = numeric;
+    this.scalar = scalar;
     this.count = count;
     this.nulls = nulls;
     this.quantiles = q;
@@ -47,6 +55,7 @@ public final class FeatureProfile {
     boolean numeric = isNumeric(type);
     return new FeatureProfile(
         numeric,
+        type.hasScalar(),
         0,
         0,
         numeric ? KllDoublesSketch.newHeapInstance(KLL_K) : null,
@@ -71,6 +80,9 @@ public final class FeatureProfile {
     count++;
     if (value == null) {
       nulls++;
+      return;
+    }
+    if (!scalar) {
       return;
     }
     if (numeric) {
@@ -130,7 +142,7 @@ public final class FeatureProfile {
   public byte[] toBytes() {
     byte[] sketch = numeric ? quantiles.toByteArray() : items.toByteArray(SERDE);
     return ByteBuffer.allocate(1 + 16 + sketch.length)
-        .put((byte) (numeric ? 1 : 2))
+        .put((byte) (numeric ? 1 : scalar ? 2 : 3))
         .putLong(count)
         .putLong(nulls)
         .put(sketch)
@@ -145,8 +157,10 @@ public final class FeatureProfile {
     long nulls = b.getLong();
     Memory rest = Memory.wrap(bytes).region(17, bytes.length - 17);
     return switch (kind) {
-      case 1 -> new FeatureProfile(true, count, nulls, KllDoublesSketch.heapify(rest), null);
-      case 2 -> new FeatureProfile(false, count, nulls, null, ItemsSketch.getInstance(rest, SERDE));
+      case 1 -> new FeatureProfile(true, true, count, nulls, KllDoublesSketch.heapify(rest), null);
+      case 2, 3 ->
+          new FeatureProfile(
+              false, kind == 2, count, nulls, null, ItemsSketch.getInstance(rest, SERDE));
       default -> throw new IllegalArgumentException("not a feature profile (kind " + kind + ")");
     };
   }

@@ -101,7 +101,7 @@ public final class TimeRangeExport {
           nulls[f]);
     }
     return new TrainingSetExport.Summary(
-        rows, nullCounts, Duration.ofNanos(System.nanoTime() - began));
+        rows, nullCounts, Duration.ofNanos(System.nanoTime() - began), null);
   }
 
   private static FeatureView find(RegistrySnapshot registry, String view) {

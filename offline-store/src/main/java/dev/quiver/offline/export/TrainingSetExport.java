@@ -15,6 +15,8 @@ import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.monitor.Baseline;
+import dev.quiver.registry.monitor.FeatureProfile;
 import dev.quiver.registry.semantics.FeatureRef;
 import dev.quiver.registry.semantics.JoinKeys;
 import dev.quiver.registry.semantics.Micros;
@@ -71,7 +73,13 @@ public final class TrainingSetExport {
   }
 
   /** What an export wrote: rows, nulls per feature column, and how long it took. */
-  public record Summary(long rows, Map<String, Long> nulls, Duration took) {}
+  /**
+   * What an export wrote.
+   *
+   * @param baseline for a feature service's training set, the profile of every feature column
+   *     written ({@link Baseline}); null for a list of features
+   */
+  public record Summary(long rows, Map<String, Long> nulls, Duration took, Baseline baseline) {}
 
   /** A feature service, feature view or feature that the registry does not have. */
   public static final class UnknownFeatureException extends IllegalArgumentException {
@@ -268,6 +276,15 @@ public final class TrainingSetExport {
     int tsIndex = inputColumns.indexOf(request.timestampColumn());
     int first = inputColumns.size();
     long[] nulls = new long[featureColumns.size()];
+    // A service's training set is profiled as it is written: the baseline serving compares with.
+    FeatureProfile[] profiles =
+        request.service() == null ? null : new FeatureProfile[featureColumns.size()];
+    if (profiles != null) {
+      for (int i = 0; i < profiles.length; i++) {
+        profiles[i] = FeatureProfile.of(featureColumns.get(i).type());
+      }
+    }
+    long[] range = {Long.MAX_VALUE, Long.MIN_VALUE};
     long rows;
     try (ExportWriter file = ExportWriter.open(request.out(), columns);
         BackgroundWriter writer = new BackgroundWriter(file)) {
@@ -288,10 +305,15 @@ public final class TrainingSetExport {
                     public void row(Object[] values) throws IOException {
                       if (values[tsIndex] instanceof Long micros) {
                         values[tsIndex] = Micros.toInstant(micros);
+                        range[0] = Math.min(range[0], micros);
+                        range[1] = Math.max(range[1], micros);
                       }
                       for (int i = 0; i < nulls.length; i++) {
                         if (values[first + i] == null) {
                           nulls[i]++;
+                        }
+                        if (profiles != null) {
+                          profiles[i].add(values[first + i]);
                         }
                       }
                       writer.row(values);
@@ -303,7 +325,21 @@ public final class TrainingSetExport {
     for (int i = 0; i < nulls.length; i++) {
       nullCounts.put(featureColumns.get(i).name(), nulls[i]);
     }
-    return new Summary(rows, nullCounts, Duration.ofNanos(System.nanoTime() - started));
+    Baseline baseline = null;
+    if (profiles != null) {
+      Map<String, FeatureProfile> byColumn = new LinkedHashMap<>();
+      for (int i = 0; i < profiles.length; i++) {
+        byColumn.put(featureColumns.get(i).name(), profiles[i]);
+      }
+      baseline =
+          new Baseline(
+              request.service(),
+              rows,
+              range[0] == Long.MAX_VALUE ? null : Micros.toInstant(range[0]),
+              range[1] == Long.MIN_VALUE ? null : Micros.toInstant(range[1]),
+              byColumn);
+    }
+    return new Summary(rows, nullCounts, Duration.ofNanos(System.nanoTime() - started), baseline);
   }
 
   private static ValueType inputType(

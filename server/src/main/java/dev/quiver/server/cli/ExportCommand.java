@@ -49,6 +49,20 @@ final class ExportCommand implements Callable<Integer> {
   Path out;
 
   @Option(
+      names = "--baseline",
+      paramLabel = "NAME",
+      description =
+          "With --service: the name the training set's profile is recorded under as the"
+              + " service's drift baseline. Default: the export's time, e.g."
+              + " 2026-12-02T02-30-00Z.")
+  String baseline;
+
+  @Option(
+      names = "--no-baseline",
+      description = "With --service: do not record the training set's profile as a baseline.")
+  boolean noBaseline;
+
+  @Option(
       names = "--view",
       paramLabel = "VIEW",
       description = "Export a view's rows between --start and --end instead (no entity table).")
@@ -160,6 +174,25 @@ final class ExportCommand implements Callable<Integer> {
       dev.quiver.server.WorkDirs.delete(spill);
     }
     printSummary(summary, registry);
+    if (summary.baseline() != null && !noBaseline) {
+      String name =
+          baseline != null
+              ? baseline
+              : java.time.Instant.now()
+                  .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                  .toString()
+                  .replace(':', '-');
+      Path file =
+          dev.quiver.registry.monitor.Baseline.path(
+              settings.dataDir(), project, summary.baseline().service(), name);
+      summary.baseline().write(file);
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "Recorded the profile of its %d features as baseline %s of service %s: %s%n",
+              summary.baseline().features().size(), name, summary.baseline().service(), file);
+      spec.commandLine().getOut().flush();
+    }
     return 0;
   }
 
@@ -173,6 +206,11 @@ final class ExportCommand implements Callable<Integer> {
               + MAX_MEMORY_ROWS
               + ", not "
               + memoryRows);
+    }
+    if (baseline != null && !baseline.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
+      throw usage(
+          "--baseline must be letters, digits, '.', '_' or '-' (at most 100), not "
+              + dev.quiver.registry.util.Messages.quote(baseline));
     }
     if (entities != null && ExportFiles.sameFile(entities, out)) {
       throw usage(

@@ -242,6 +242,52 @@ class CliTest {
             "card_id,merchant_id,event_timestamp,label,card_activity__last_amount,merchant_activity__last_channel");
     assertThat(lines.get(1)).matches("card_0001,m_001,[^,]+,1,[0-9.]+,(pos|ecommerce|atm)");
     assertThat(lines.get(2)).isEqualTo("card_0001,m_001,2020-01-01T00:00:00Z,0,,");
+
+    // A feature service's training set is profiled and recorded as the service's baseline.
+    Path training = dir.resolve("service.parquet");
+    Result service =
+        run(
+            "export",
+            "--repo",
+            repo.toString(),
+            "--entities",
+            entities.toString(),
+            "--service",
+            "fraud_model_v1",
+            "--baseline",
+            "training-1",
+            "--out",
+            training.toString());
+    assertThat(service.exit()).as("stderr: %s", service.err()).isZero();
+    Path recorded =
+        dev.quiver.registry.monitor.Baseline.path(
+            repo.resolve(".quiver"), "payments", "fraud_model_v1", "training-1");
+    assertThat(service.out()).contains("as baseline training-1 of service fraud_model_v1");
+    dev.quiver.registry.monitor.Baseline b = dev.quiver.registry.monitor.Baseline.read(recorded);
+    assertThat(b.service()).isEqualTo("fraud_model_v1");
+    assertThat(b.rows()).isEqualTo(2);
+    assertThat(b.from()).isEqualTo(java.time.Instant.parse("2020-01-01T00:00:00Z"));
+    assertThat(b.to())
+        .isEqualTo(dev.quiver.registry.semantics.Micros.truncate(java.time.Instant.parse(now)));
+    assertThat(b.features()).containsKey("card_activity__last_amount");
+    assertThat(b.features().values()).allSatisfy(f -> assertThat(f.count()).isEqualTo(2));
+    // The row from 2020 has no values: one null of two in every feature.
+    assertThat(b.features().get("card_activity__last_amount").nulls()).isEqualTo(1);
+
+    Result skipped =
+        run(
+            "export",
+            "--repo",
+            repo.toString(),
+            "--entities",
+            entities.toString(),
+            "--service",
+            "fraud_model_v1",
+            "--no-baseline",
+            "--out",
+            dir.resolve("again.parquet").toString());
+    assertThat(skipped.exit()).isZero();
+    assertThat(skipped.out()).doesNotContain("baseline");
   }
 
   private static void writeLines(Path file, String... lines) {
