@@ -250,7 +250,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     final Map<ViewId, Map<String, Integer>> newIds = new HashMap<>();
     final Map<ViewId, Map<ByteBuffer, OrderKey>> rows = new HashMap<>();
     final Map<ViewId, Map<ByteBuffer, AggregateState>> tiles = new HashMap<>();
-    final Map<ViewId, Map<ByteBuffer, List<Held>>> heldAdded = new HashMap<>();
+    final Map<ViewId, List<Held>> heldAdded = new HashMap<>();
     final Map<ViewId, List<Held>> heldApplied = new HashMap<>();
 
     Pending(Batch wb) {
@@ -370,8 +370,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
           heldVersion = heldVersion + 1;
         }
       }
-      p.heldAdded.forEach(
-          (view, added) -> added.forEach((entity, rows) -> rows.forEach(h -> remember(view, h))));
+      p.heldAdded.forEach((view, added) -> added.forEach(h -> remember(view, h)));
     }
   }
 
@@ -402,8 +401,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     p.wb.put(spaces.ahead(), aheadKey, stored);
     p.wb.put(spaces.index(), StoreLayout.indexKey(row.order().partition(), key), NOTHING);
     p.heldAdded
-        .computeIfAbsent(view, v -> new HashMap<>())
-        .computeIfAbsent(ByteBuffer.wrap(key), k -> new ArrayList<>())
+        .computeIfAbsent(view, v -> new ArrayList<>())
         .add(new Held(aheadKey, row.order(), StoredRow.decode(stored)));
   }
 
@@ -799,7 +797,7 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     }
     long from = aggregator.window().start(nowMicros);
     long to = aggregator.window().tileStart(nowMicros);
-    Map<ByteBuffer, List<Held>> ahead = held.computeIfAbsent(view, v -> new ConcurrentHashMap<>());
+    Map<ByteBuffer, List<Held>> ahead = held.getOrDefault(view, Map.of());
     // A cursor reads the tiles as they were when it opened: it and the held rows agree while no
     // write has moved held rows since.
     long cursorVersion = stableHeldVersion();

@@ -6,6 +6,7 @@ import dev.quiver.proto.v1.FeatureColumn;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.GetOnlineFeaturesResponse;
 import dev.quiver.registry.rows.Values;
+import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -51,8 +52,8 @@ final class ResponseEncoder {
 
   /** The serialized {@code google.protobuf.Timestamp} of an epoch-microsecond time. */
   static byte[] timestamp(long micros) {
-    long seconds = Math.floorDiv(micros, 1_000_000L);
-    int nanos = (int) (Math.floorMod(micros, 1_000_000L) * 1000);
+    long seconds = Micros.epochSecond(micros);
+    int nanos = Micros.nanoOfSecond(micros);
     int size =
         (seconds != 0 ? CodedOutputStream.computeInt64Size(1, seconds) : 0)
             + (nanos != 0 ? CodedOutputStream.computeInt32Size(2, nanos) : 0);

@@ -2,6 +2,7 @@ package dev.quiver.registry.monitor;
 
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.ValueType;
+import dev.quiver.registry.Types;
 import dev.quiver.registry.semantics.Micros;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -64,15 +65,7 @@ public final class FeatureProfile {
 
   /** Whether values of {@code type} are profiled as numbers (quantiles) rather than as items. */
   public static boolean isNumeric(ValueType type) {
-    if (!type.hasScalar()) {
-      return false;
-    }
-    ScalarType s = type.getScalar();
-    return s == ScalarType.SCALAR_TYPE_INT32
-        || s == ScalarType.SCALAR_TYPE_INT64
-        || s == ScalarType.SCALAR_TYPE_FLOAT
-        || s == ScalarType.SCALAR_TYPE_DOUBLE
-        || s == ScalarType.SCALAR_TYPE_TIMESTAMP;
+    return Types.isNumeric(type) || type.equals(Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP));
   }
 
   /** Adds one value in its Java form (Long, Double, Instant, String, Boolean...), or null. */

@@ -40,17 +40,26 @@ public final class Micros {
     return i.truncatedTo(ChronoUnit.MICROS);
   }
 
+  /** The whole seconds of {@code micros} epoch microseconds, towards the past. */
+  public static long epochSecond(long micros) {
+    return Math.floorDiv(micros, 1_000_000L);
+  }
+
+  /** The nanoseconds past {@link #epochSecond} of {@code micros}: 0 to 999,999,000. */
+  public static int nanoOfSecond(long micros) {
+    return (int) (Math.floorMod(micros, 1_000_000L) * 1000);
+  }
+
   /** The instant of {@code micros} epoch microseconds. */
   public static Instant toInstant(long micros) {
-    return Instant.ofEpochSecond(
-        Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000);
+    return Instant.ofEpochSecond(epochSecond(micros), nanoOfSecond(micros));
   }
 
   /** The protobuf timestamp of {@code micros} epoch microseconds. */
   public static Timestamp timestamp(long micros) {
     return Timestamp.newBuilder()
-        .setSeconds(Math.floorDiv(micros, 1_000_000L))
-        .setNanos((int) (Math.floorMod(micros, 1_000_000L) * 1000))
+        .setSeconds(epochSecond(micros))
+        .setNanos(nanoOfSecond(micros))
         .build();
   }
 }

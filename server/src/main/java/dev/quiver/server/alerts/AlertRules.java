@@ -205,10 +205,16 @@ public final class AlertRules {
     y.append("rule_files:\n  - ").append(quote(rulesFile)).append('\n');
     y.append("evaluation_interval: 1m\n");
     y.append("tests:\n");
+    Map<String, Duration> objectives = new LinkedHashMap<>();
+    for (FeatureView v : registry.getFeatureViewsList()) {
+      if (v.hasFreshness()) {
+        objectives.put(v.getName(), Durations.fromProto(v.getFreshness()));
+      }
+    }
     for (Rule r : of(registry)) {
       if (r.alert().equals("QuiverViewStale")) {
         String view = r.labels().get("view");
-        long objective = Long.parseLong(r.expr().substring(r.expr().lastIndexOf(' ') + 1));
+        long objective = objectives.get(view).toSeconds();
         y.append("  - interval: 1m\n    input_series:\n");
         // Fresh for 10 minutes (30 s old at each scrape), then growing older by a minute a minute.
         y.append("      - series: ")
