@@ -107,6 +107,14 @@ public final class OnlineLookupBench implements Callable<Integer> {
   boolean aggregations;
 
   @Option(
+      names = "--monitoring",
+      description =
+          "Also measure lookups of a second feature service, the same features with live drift"
+              + " profiles on (every answered value sketched), against the first with them off, in"
+              + " the same run. Default: off.")
+  boolean monitoring;
+
+  @Option(
       names = "--serve-jvm-arg",
       description = "Extra JVM option of the quiver serve child, e.g. a JFR recording.")
   List<String> serveJvmArgs = new ArrayList<>();
@@ -176,6 +184,17 @@ public final class OnlineLookupBench implements Callable<Integer> {
         results.add(
             measure(
                 "redis 100 entities x 50 features (500 HGETALL, pipelined)", redis100, batchRate));
+        if (monitoring) {
+          Call monitored1 = () -> client.getOnlineFeatures(request(1, "bench_monitored"));
+          Call monitored100 = () -> client.getOnlineFeatures(request(100, "bench_monitored"));
+          run(monitored1, 5);
+          run(monitored100, 5);
+          // Off and on alternate, so a drift of the machine over the run falls on both.
+          results.add(measure("quiver 1 x 50, live profiles on", monitored1, rate));
+          results.add(measure("quiver 1 x 50, live profiles off (again)", quiver1, rate));
+          results.add(measure("quiver 100 x 50, live profiles on", monitored100, batchRate));
+          results.add(measure("quiver 100 x 50, live profiles off (again)", quiver100, batchRate));
+        }
         ch.shutdownNow();
       } finally {
         stop.set(true);
@@ -210,6 +229,20 @@ public final class OnlineLookupBench implements Callable<Integer> {
           q1.throughput() / r1.throughput(),
           q100.throughput() / r100.throughput(),
           q1.p99() / r1.p99());
+      if (monitoring) {
+        Result m1 = results.get(5);
+        Result o1 = results.get(6);
+        Result m100 = results.get(7);
+        Result o100 = results.get(8);
+        System.out.printf(
+            Locale.ROOT,
+            "live profiles on / off: 1x50 throughput %.3f, p99 %.3f; 100x50 throughput %.3f, p99"
+                + " %.3f (off = the mean of both off runs)%n",
+            m1.throughput() / ((q1.throughput() + o1.throughput()) / 2),
+            m1.p99() / ((q1.p99() + o1.p99()) / 2),
+            m100.throughput() / ((q100.throughput() + o100.throughput()) / 2),
+            m100.p99() / ((q100.p99() + o100.p99()) / 2));
+      }
       return 0;
     } finally {
       server.destroy();
@@ -224,12 +257,16 @@ public final class OnlineLookupBench implements Callable<Integer> {
   }
 
   static OnlineRequest request(int n) {
+    return request(n, "bench");
+  }
+
+  static OnlineRequest request(int n, String service) {
     List<Object> users = new ArrayList<>(n);
     ThreadLocalRandom r = ThreadLocalRandom.current();
     for (int i = 0; i < n; i++) {
       users.add(user(r.nextInt(BenchState.entities)));
     }
-    return OnlineRequest.forService("bench").entity("user_id", users);
+    return OnlineRequest.forService(service).entity("user_id", users);
   }
 
   /** Shared with the static request builders. */
@@ -382,7 +419,12 @@ public final class OnlineLookupBench implements Callable<Integer> {
         }
       }
     }
-    y.append("feature_services:\n  bench:\n    features: [")
+    // The service measured throughout profiles nothing; bench_monitored (--monitoring) serves the
+    // same features with live drift profiles of every answered value.
+    y.append("feature_services:\n  bench:\n    drift: {sample_rate: 0}\n    features: [")
+        .append(String.join(", ", service))
+        .append("]\n");
+    y.append("  bench_monitored:\n    features: [")
         .append(String.join(", ", service))
         .append("]\n");
     Files.writeString(repo.resolve("features.yaml"), y.toString());

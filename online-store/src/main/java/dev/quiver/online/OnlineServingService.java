@@ -142,6 +142,8 @@ public final class OnlineServingService implements BindableService {
   private final LookupListener listener;
   private final RepeatingFailureLog failures =
       new RepeatingFailureLog(LOG, "GetOnlineFeatures", Duration.ofMinutes(1));
+  private final RepeatingFailureLog listenerFailures =
+      new RepeatingFailureLog(LOG, "GetOnlineFeatures monitoring", Duration.ofMinutes(1));
   private final RepeatingFailureLog refusals =
       new RepeatingFailureLog(LOG, "GetOnlineFeatures admission", Duration.ofMinutes(1));
 
@@ -460,12 +462,21 @@ public final class OnlineServingService implements BindableService {
     // Values by view and status, for the listener: PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE.
     int[] counts = listener == LookupListener.NONE ? null : new int[viewIds.size() * 4];
     ResponseEncoder out = new ResponseEncoder(rows);
+    boolean answers = listener.wantsAnswers();
+    List<ResponseEncoder.Column> columns = answers ? new ArrayList<>(features.size()) : null;
+    int[] viewOf = answers ? new int[features.size()] : null;
     Iterator<String> columnNames = names.iterator();
+    int featureIndex = 0;
     for (ServingCatalog.ServedFeature f : features) {
       String columnName = columnNames.next();
       budget.spend(columnName.length() + 16L);
       ResponseEncoder.Column column = out.column(columnName);
       int view = viewIndex.get(f.view());
+      if (answers) {
+        columns.add(column);
+        viewOf[featureIndex] = view;
+      }
+      featureIndex++;
       List<StoredRow> viewRows = stored.get(view);
       int[] toUnique = keysByView.get(view).rowToUnique();
       byte[][] times = timesByView.get(view);
@@ -545,13 +556,70 @@ public final class OnlineServingService implements BindableService {
     budget.checkpoint();
     EncodedResponse encoded = new EncodedResponse(out.encode(cat.version()));
     if (counts != null) {
+      String service =
+          request.getKindCase() == GetOnlineFeaturesRequest.KindCase.FEATURE_SERVICE
+              ? request.getFeatureService()
+              : "";
       listener.lookedUp(rows);
       for (int v = 0; v < viewIds.size(); v++) {
         listener.values(
-            viewIds.get(v), counts[v * 4], counts[v * 4 + 1], counts[v * 4 + 2], counts[v * 4 + 3]);
+            service,
+            viewIds.get(v),
+            counts[v * 4],
+            counts[v * 4 + 1],
+            counts[v * 4 + 2],
+            counts[v * 4 + 3]);
+      }
+      if (answers) {
+        tellAnswered(
+            service,
+            cat,
+            nowMicros,
+            rows,
+            features,
+            keyValues,
+            columns,
+            stored,
+            viewOf,
+            keysByView);
       }
     }
     return encoded;
+  }
+
+  /** Hands the answer to the listener; a listener's failure never fails the lookup. */
+  private void tellAnswered(
+      String service,
+      ServingCatalog cat,
+      long nowMicros,
+      int rows,
+      List<ServingCatalog.ServedFeature> features,
+      Map<String, List<Object>> keyValues,
+      List<ResponseEncoder.Column> columns,
+      List<List<StoredRow>> stored,
+      int[] viewOf,
+      List<Keys> keysByView) {
+    try {
+      int[][] toUnique = new int[keysByView.size()][];
+      for (int v = 0; v < toUnique.length; v++) {
+        toUnique[v] = keysByView.get(v).rowToUnique();
+      }
+      listener.answered(
+          new ServedAnswer(
+              service.isEmpty() ? null : service,
+              cat.version(),
+              nowMicros,
+              rows,
+              features,
+              keyValues,
+              columns,
+              stored,
+              viewOf,
+              toUnique));
+      listenerFailures.success();
+    } catch (RuntimeException e) {
+      listenerFailures.failure("monitoring a served answer failed: " + e, e);
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import com.google.protobuf.WireFormat;
 import dev.quiver.proto.v1.FeatureColumn;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.GetOnlineFeaturesResponse;
+import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
@@ -137,6 +138,27 @@ final class ResponseEncoder {
 
     void set(int row, byte[] value, FeatureStatus status, byte[] time) {
       set(row, value, 0, value.length, status, time);
+    }
+
+    /** The status set for {@code row}. */
+    FeatureStatus status(int row) {
+      return FeatureStatus.forNumber(statuses[row]);
+    }
+
+    /** The serialized {@code Value} set for {@code row}, copied. */
+    byte[] valueBytes(int row) {
+      return java.util.Arrays.copyOfRange(values[row], offsets[row], offsets[row] + lengths[row]);
+    }
+
+    /** The {@code Value} set for {@code row}, parsed. */
+    Value value(int row) {
+      try {
+        return Value.parseFrom(
+            com.google.protobuf.CodedInputStream.newInstance(
+                values[row], offsets[row], lengths[row]));
+      } catch (IOException e) {
+        throw new UncheckedIOException("a stored value does not parse", e);
+      }
     }
 
     private int packedStatusSize() {

@@ -5,6 +5,7 @@ import dev.quiver.ingestion.IngestionConfig;
 import dev.quiver.kafka.EmbeddedKafka;
 import dev.quiver.offline.ParquetOfflineSink;
 import dev.quiver.online.InvalidRequests;
+import dev.quiver.online.LookupListener;
 import dev.quiver.online.OnlineServingService;
 import dev.quiver.online.OnlineStore;
 import dev.quiver.online.RocksOnlineStore;
@@ -25,6 +26,7 @@ import dev.quiver.server.metrics.GrpcMetrics;
 import dev.quiver.server.metrics.IngestionMetrics;
 import dev.quiver.server.metrics.LookupMetrics;
 import dev.quiver.server.metrics.MetricsEndpoint;
+import dev.quiver.server.monitor.LiveProfiles;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -100,6 +102,7 @@ public final class QuiverServer implements AutoCloseable {
     private long maxExportRows = DEFAULT_MAX_EXPORT_ROWS;
     private Duration exportIdleTimeout = FlightExportService.Limits.DEFAULT_IDLE;
     private Duration exportTotalTimeout = FlightExportService.Limits.DEFAULT_TOTAL;
+    private Duration monitorInterval = Duration.ofSeconds(10);
 
     private Options(RepoSettings settings) {
       this.settings = java.util.Objects.requireNonNull(settings, "settings");
@@ -127,6 +130,7 @@ public final class QuiverServer implements AutoCloseable {
       c.maxExportRows = maxExportRows;
       c.exportIdleTimeout = exportIdleTimeout;
       c.exportTotalTimeout = exportTotalTimeout;
+      c.monitorInterval = monitorInterval;
       return c;
     }
 
@@ -136,6 +140,20 @@ public final class QuiverServer implements AutoCloseable {
      */
     public static Options defaults(RepoSettings settings) {
       return new Options(settings);
+    }
+
+    /**
+     * How often served values are compared with the training baselines (drift gauges, the profiles
+     * {@code quiver monitor drift} reads). Default 10 s.
+     */
+    public Options withMonitorInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException(
+            "the monitor interval must be positive, got " + interval);
+      }
+      Options c = copy();
+      c.monitorInterval = interval;
+      return c;
     }
 
     /** Start a broker in-process with its data in {@code <data_dir>/kafka}. */
@@ -346,6 +364,7 @@ public final class QuiverServer implements AutoCloseable {
       new AtomicReference<>(ServingCatalog.of(RegistrySnapshot.getDefaultInstance()));
   private final MeterRegistry meters;
   private IngestionMetrics ingestionMetrics;
+  private LiveProfiles liveProfiles;
   private MetricsEndpoint metricsEndpoint;
   private EmbeddedKafka kafka;
   private String bootstrap;
@@ -464,6 +483,7 @@ public final class QuiverServer implements AutoCloseable {
             });
     resources.add(lookupThreads::shutdownNow);
     GrpcMetrics grpcMetrics = new GrpcMetrics(meters);
+    liveProfiles = new LiveProfiles(settings.dataDir(), project, meters, options.clock);
     grpc =
         NettyServerBuilder.forAddress(new InetSocketAddress(options.host, port))
             // Lookups are short reads from RocksDB's cache and memory: run them on the transport
@@ -477,7 +497,7 @@ public final class QuiverServer implements AutoCloseable {
                         options.clock,
                         options.lookupLimits,
                         lookupThreads,
-                        new LookupMetrics(meters)),
+                        LookupListener.all(List.of(new LookupMetrics(meters), liveProfiles))),
                     grpcMetrics))
             .addService(
                 ServerInterceptors.intercept(
@@ -541,6 +561,8 @@ public final class QuiverServer implements AutoCloseable {
     watcher.scheduleWithFixedDelay(this::refreshQuietly, poll, poll, TimeUnit.MILLISECONDS);
     long check = options.healthInterval.toMillis();
     watcher.scheduleWithFixedDelay(this::updateHealth, check, check, TimeUnit.MILLISECONDS);
+    long monitor = options.monitorInterval.toMillis();
+    watcher.scheduleWithFixedDelay(liveProfiles::refresh, monitor, monitor, TimeUnit.MILLISECONDS);
     resources.add(watcher::shutdownNow);
     writeEndpoints();
     LOG.info(
@@ -693,6 +715,7 @@ public final class QuiverServer implements AutoCloseable {
     offline.prepare(views);
     ingestion.apply(snapshot, logic);
     catalog.set(ServingCatalog.of(snapshot));
+    liveProfiles.apply(snapshot);
     LOG.info("registry version {} in effect ({} view versions)", latest, views.size());
     servedSnapshot = snapshot;
     servedVersion = latest;
@@ -749,6 +772,11 @@ public final class QuiverServer implements AutoCloseable {
   /** For each source, the next offset every view has applied, per partition. */
   public Map<String, Map<SourcePartition, Long>> applied() {
     return ingestion.applied();
+  }
+
+  /** Profiles of served values and their drift from the baselines. */
+  public LiveProfiles liveProfiles() {
+    return liveProfiles;
   }
 
   public MeterRegistry meters() {

@@ -38,7 +38,9 @@ public final class RegistryKeys {
           withMetadata("function", "input", "window", "hop"),
           dev.quiver.registry.aggregate.AggregateParameter.keys());
 
-  public static final List<String> SERVICE = withMetadata("features");
+  public static final List<String> SERVICE = withMetadata("features", "drift");
+  public static final List<String> SERVICE_DRIFT =
+      List.of("psi_warn", "psi_alert", "windows", "min_samples", "sample_rate", "baseline");
 
   /** Every mapping kind by the name of its definition in the JSON Schema. */
   public static final Map<String, List<String>> BY_DEFINITION =
@@ -53,7 +55,8 @@ public final class RegistryKeys {
           Map.entry("featureView", VIEW),
           Map.entry("feature", FEATURE),
           Map.entry("aggregation", AGGREGATION),
-          Map.entry("featureService", SERVICE));
+          Map.entry("featureService", SERVICE),
+          Map.entry("driftPolicy", SERVICE_DRIFT));
 
   private static List<String> withMetadata(String... keys) {
     return concat(List.of(keys), METADATA);

@@ -2,6 +2,7 @@ package dev.quiver.registry.load;
 
 import dev.quiver.proto.v1.Aggregation;
 import dev.quiver.proto.v1.AggregationFunction;
+import dev.quiver.proto.v1.DriftPolicy;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
 import dev.quiver.proto.v1.FeatureReference;
@@ -1279,7 +1280,83 @@ public final class RepoLoader {
                 .setFeature(f));
       }
     }
+    m.node("drift").ifPresent(n -> s.setDrift(drift(m.file(), n, what)));
     services.put(d.name(), s.build());
+  }
+
+  private DriftPolicy drift(String file, Node n, String what) {
+    String where = "'drift' of " + what;
+    YamlMap m = YamlMap.of(file, n, where, problems);
+    m.allowOnly(RegistryKeys.SERVICE_DRIFT);
+    DriftPolicy.Builder b = DriftPolicy.newBuilder();
+    m.number("psi_warn").ifPresent(v -> positive(m, "psi_warn", v).ifPresent(b::setPsiWarn));
+    m.number("psi_alert").ifPresent(v -> positive(m, "psi_alert", v).ifPresent(b::setPsiAlert));
+    double warn =
+        b.hasPsiWarn() ? b.getPsiWarn() : dev.quiver.registry.monitor.DriftSettings.PSI_WARN;
+    double alert =
+        b.hasPsiAlert() ? b.getPsiAlert() : dev.quiver.registry.monitor.DriftSettings.PSI_ALERT;
+    if ((b.hasPsiWarn() || b.hasPsiAlert()) && warn > alert) {
+      problems.add(
+          m.valueAt(b.hasPsiAlert() ? "psi_alert" : "psi_warn"),
+          "psi_alert ("
+              + alert
+              + ") is below psi_warn ("
+              + warn
+              + ") in "
+              + where
+              + "; a feature warns before it alerts");
+    }
+    for (Node w : m.sequence("windows")) {
+      m.scalar(w, "windows", "a duration such as 1h")
+          .ifPresent(
+              text -> {
+                Optional<Duration> d = Durations.parse(text);
+                if (d.isEmpty() || d.get().toMinutes() < 1) {
+                  problems.add(
+                      m.at(w),
+                      "window "
+                          + Messages.quote(text)
+                          + " of "
+                          + where
+                          + " is not a duration of at least 1m; expected e.g. 1h or 24h");
+                } else {
+                  b.addWindows(Durations.toProto(d.get()));
+                }
+              });
+    }
+    m.integer("min_samples")
+        .ifPresent(
+            v -> {
+              if (v < 1) {
+                problems.add(
+                    m.valueAt("min_samples"), "min_samples is " + v + "; expected at least 1");
+              } else {
+                b.setMinSamples(v);
+              }
+            });
+    m.number("sample_rate")
+        .ifPresent(
+            r -> {
+              if (!(r >= 0 && r <= 1)) {
+                problems.add(
+                    m.valueAt("sample_rate"),
+                    "sample_rate of 'drift' is "
+                        + r
+                        + "; expected a share of served entity rows from 0 (off) to 1");
+              } else {
+                b.setSampleRate(r);
+              }
+            });
+    m.string("baseline").ifPresent(b::setBaseline);
+    return b.build();
+  }
+
+  private Optional<Double> positive(YamlMap m, String key, double v) {
+    if (v <= 0) {
+      problems.add(m.valueAt(key), key + " is " + v + "; expected a PSI over 0, e.g. 0.1");
+      return Optional.empty();
+    }
+    return Optional.of(v);
   }
 
   /** The items of a required, non-empty list; reports it missing (at {@code declared}) or empty. */

@@ -181,7 +181,12 @@ public final class Drift {
 
   /** Every statistic of {@code live} against {@code baseline}. */
   public static Report compare(FeatureProfile baseline, FeatureProfile live) {
-    if (baseline.count() < MIN_SAMPLES || live.count() < MIN_SAMPLES) {
+    return compare(baseline, live, MIN_SAMPLES);
+  }
+
+  /** Every statistic of {@code live} against {@code baseline}; none below {@code minSamples}. */
+  public static Report compare(FeatureProfile baseline, FeatureProfile live, long minSamples) {
+    if (baseline.count() < minSamples || live.count() < minSamples) {
       return new Report(
           baseline.count(), live.count(), Optional.empty(), Optional.empty(), Optional.empty());
     }

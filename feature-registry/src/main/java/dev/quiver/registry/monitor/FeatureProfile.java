@@ -63,6 +63,17 @@ public final class FeatureProfile {
         numeric ? null : new ItemsSketch<>(ITEMS_MAP_SIZE));
   }
 
+  /** An empty profile of numbers ({@code numeric}) or items, holding nothing. */
+  static FeatureProfile empty(boolean numeric) {
+    return new FeatureProfile(
+        numeric,
+        true,
+        0,
+        0,
+        numeric ? KllDoublesSketch.newHeapInstance(KLL_K) : null,
+        numeric ? null : new ItemsSketch<>(ITEMS_MAP_SIZE));
+  }
+
   /** Whether values of {@code type} are profiled as numbers (quantiles) rather than as items. */
   public static boolean isNumeric(ValueType type) {
     return Types.isNumeric(type) || type.equals(Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP));
@@ -87,8 +98,32 @@ public final class FeatureProfile {
       }
       quantiles.update(d);
     } else {
-      items.update(String.valueOf(value));
+      items.update(
+          value instanceof com.google.protobuf.ByteString b
+              ? java.util.Base64.getEncoder().encodeToString(b.toByteArray())
+              : String.valueOf(value));
     }
+  }
+
+  /**
+   * Adds one value as served: a {@code Value} with no kind or an explicit null counts as a null, as
+   * the training set holds null where serving finds nothing.
+   */
+  public void add(dev.quiver.proto.v1.Value value) {
+    add(
+        switch (value.getKindCase()) {
+          case INT32_VALUE -> (Object) (long) value.getInt32Value();
+          case INT64_VALUE -> value.getInt64Value();
+          case FLOAT_VALUE -> (double) value.getFloatValue();
+          case DOUBLE_VALUE -> value.getDoubleValue();
+          case BOOL_VALUE -> value.getBoolValue();
+          case STRING_VALUE -> value.getStringValue();
+          case BYTES_VALUE -> value.getBytesValue();
+          case TIMESTAMP_VALUE -> Micros.toInstant(Micros.of(value.getTimestampValue()));
+          case KIND_NOT_SET, NULL_VALUE -> null;
+          // Lists are counted, not sketched.
+          default -> Boolean.TRUE;
+        });
   }
 
   /** Adds everything {@code other} holds: profiles merge. */

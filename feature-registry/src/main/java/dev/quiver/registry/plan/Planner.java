@@ -492,7 +492,39 @@ public final class Planner {
       Map<String, String> metaAfter = new LinkedHashMap<>();
       metadata(metaBefore, "", old.getMetadata());
       metadata(metaAfter, "", now.getMetadata());
+      monitoring(metaBefore, old);
+      monitoring(metaAfter, now);
       diffFields(SERVICE, name, metaBefore, metaAfter, (p, h) -> Severity.SAFE, "");
+    }
+  }
+
+  /** A service's drift settings as written, for the diff: changing them is safe. */
+  private static void monitoring(Map<String, String> m, FeatureService s) {
+    if (s.hasDrift()) {
+      var d = s.getDrift();
+      if (d.hasPsiWarn()) {
+        m.put("drift.psi_warn", String.valueOf(d.getPsiWarn()));
+      }
+      if (d.hasPsiAlert()) {
+        m.put("drift.psi_alert", String.valueOf(d.getPsiAlert()));
+      }
+      if (d.getWindowsCount() > 0) {
+        m.put(
+            "drift.windows",
+            d.getWindowsList().stream()
+                .map(w -> Durations.format(Durations.fromProto(w)))
+                .reduce((a, b) -> a + ", " + b)
+                .orElse(""));
+      }
+      if (d.hasMinSamples()) {
+        m.put("drift.min_samples", String.valueOf(d.getMinSamples()));
+      }
+      if (d.hasSampleRate()) {
+        m.put("drift.sample_rate", String.valueOf(d.getSampleRate()));
+      }
+      if (!d.getBaseline().isEmpty()) {
+        m.put("drift.baseline", d.getBaseline());
+      }
     }
   }
 

@@ -106,6 +106,16 @@ class ChangeClassificationTest {
             "freshness",
             Severity.SAFE),
         Arguments.of(
+            "set a service's drift thresholds",
+            edit(
+                BASE,
+                "    features: [card_stats:last_country]",
+                "    features: [card_stats:last_country]\n    drift: {psi_alert: 0.3}"),
+            "feature service",
+            "other_model",
+            "drift.psi_alert",
+            Severity.SAFE),
+        Arguments.of(
             "change a feature's type",
             edit(BASE, "last_amount: {type: double", "last_amount: {type: float"),
             "feature view",

@@ -5,6 +5,7 @@ import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Durations;
+import dev.quiver.registry.monitor.DriftSettings;
 import dev.quiver.server.metrics.AppliedRowsSink;
 import dev.quiver.server.metrics.IngestionMetrics;
 import dev.quiver.server.metrics.LookupMetrics;
@@ -47,6 +48,10 @@ public final class AlertRules {
   /** Values served, by view and status. */
   public static final String VALUES =
       NAMES.name(LookupMetrics.VALUES, Meter.Type.COUNTER, null) + "_total";
+
+  /** A feature's drift statistic, by service, feature, statistic and window. */
+  public static final String DRIFT =
+      NAMES.name(dev.quiver.server.monitor.LiveProfiles.DRIFT, Meter.Type.GAUGE, null);
 
   /** Lag, in records, past which a lag that keeps growing is worth an alert. */
   static final long LAG_FLOOR = 10_000;
@@ -120,6 +125,68 @@ public final class AlertRules {
                   + " are NOT_FOUND: models get defaults instead of features. Check that"
                   + " callers send the view's join keys as they are produced (type and"
                   + " spelling), and that the view is caught up after a new version."));
+    }
+    Map<String, String> viewOwners = new LinkedHashMap<>();
+    registry
+        .getFeatureViewsList()
+        .forEach(v -> viewOwners.putIfAbsent(v.getName(), v.getMetadata().getOwner()));
+    for (dev.quiver.proto.v1.FeatureService svc : registry.getFeatureServicesList()) {
+      String service = svc.getName();
+      String owner = svc.getMetadata().getOwner();
+      if (owner.isEmpty()) {
+        Set<String> owners = new LinkedHashSet<>();
+        svc.getFeaturesList().forEach(f -> owners.add(viewOwners.getOrDefault(f.getView(), "")));
+        owners.remove("");
+        owner = String.join(",", owners);
+      }
+      Map<String, String> labels = labels("service", service, owner);
+      rules.add(
+          new Rule(
+              "QuiverServiceNotFound",
+              "sum(rate("
+                  + VALUES
+                  + "{service="
+                  + quote(service)
+                  + ",status=\"NOT_FOUND\"}[5m])) / sum(rate("
+                  + VALUES
+                  + "{service="
+                  + quote(service)
+                  + "}[5m])) > "
+                  + NOT_FOUND_RATIO,
+              Duration.ofMinutes(10),
+              labels,
+              "Lookups of feature service " + service + " mostly find no row",
+              "{{ $value | humanizePercentage }} of the values served for feature service "
+                  + service
+                  + " are NOT_FOUND: the model gets defaults instead of features. Check that"
+                  + " its callers send the join keys as they are produced, and which view"
+                  + " (quiver_lookup_values_total by view) misses them."));
+      DriftSettings drift = DriftSettings.of(svc);
+      if (drift.sampleRate() > 0) {
+        rules.add(
+            new Rule(
+                "QuiverFeatureDrift",
+                "max by (service, feature, window) ("
+                    + DRIFT
+                    + "{service="
+                    + quote(service)
+                    + ",statistic=\"psi\"}) >= "
+                    + drift.psiAlert(),
+                Duration.ofMinutes(15),
+                labels,
+                "Feature {{ $labels.feature }} of service "
+                    + service
+                    + " drifts from its training baseline",
+                "Served values of {{ $labels.feature }} over the last {{ $labels.window }} have a"
+                    + " PSI of {{ $value }} against the training baseline of service "
+                    + service
+                    + " (alert threshold "
+                    + drift.psiAlert()
+                    + "). Run quiver monitor drift --service "
+                    + service
+                    + " to see every statistic; find what changed upstream (a producer, a unit,"
+                    + " a new population), then fix it or retrain and record a new baseline."));
+      }
     }
     for (Source s : registry.getSourcesList()) {
       String source = s.getName();
@@ -237,6 +304,46 @@ public final class AlertRules {
                         .append(quote(v))
                         .append('\n'));
         annotations(y, r, Map.of());
+      } else if (r.alert().equals("QuiverFeatureDrift")) {
+        String service = r.labels().get("service");
+        double threshold =
+            DriftSettings.of(
+                    registry.getFeatureServicesList().stream()
+                        .filter(x -> x.getName().equals(service))
+                        .findFirst()
+                        .orElseThrow())
+                .psiAlert();
+        String series =
+            DRIFT
+                + "{service="
+                + quote(service)
+                + ",feature=\"v__f\",statistic=\"psi\",window=\"1h\"}";
+        y.append("  - interval: 1m\n    input_series:\n");
+        // Under the threshold for 10 minutes, then over it.
+        y.append("      - series: ")
+            .append(quote(series))
+            .append("\n        values: ")
+            .append(quote(threshold / 2 + "x10 " + threshold * 2 + "x30"))
+            .append('\n');
+        y.append("    alert_rule_test:\n");
+        y.append(
+            "      - eval_time: 20m\n        alertname: QuiverFeatureDrift\n        exp_alerts: []\n");
+        y.append(
+            "      - eval_time: 30m\n        alertname: QuiverFeatureDrift\n        exp_alerts:\n");
+        y.append("          - exp_labels:\n");
+        Map<String, String> labels = new LinkedHashMap<>(r.labels());
+        labels.put("feature", "v__f");
+        labels.put("window", "1h");
+        labels.forEach(
+            (k, v) ->
+                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
+        annotations(
+            y,
+            r,
+            Map.of(
+                "{{ $labels.feature }}", "v__f",
+                "{{ $labels.window }}", "1h",
+                "{{ $value }}", String.valueOf(threshold * 2)));
       } else if (r.alert().equals("QuiverDeadLetters")) {
         String source = r.labels().get("source");
         y.append("  - interval: 1m\n    input_series:\n");
@@ -265,11 +372,13 @@ public final class AlertRules {
   /** The annotations an alert of {@code r} carries, its templates filled as {@code filled} says. */
   private static void annotations(StringBuilder y, Rule r, Map<String, String> filled) {
     String description = r.description();
+    String summary = r.summary();
     for (Map.Entry<String, String> f : filled.entrySet()) {
       description = description.replace(f.getKey(), f.getValue());
+      summary = summary.replace(f.getKey(), f.getValue());
     }
     y.append("            exp_annotations:\n");
-    y.append("              summary: ").append(quote(r.summary())).append('\n');
+    y.append("              summary: ").append(quote(summary)).append('\n');
     y.append("              description: ").append(quote(description)).append('\n');
   }
 

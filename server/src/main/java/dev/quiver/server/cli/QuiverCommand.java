@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       QuickstartCommand.class,
       ExportCommand.class,
       AlertsCommand.class,
+      MonitorCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -12,9 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What answered lookups contained: entity rows per request ({@code quiver.lookup.entities}, a
- * distribution summary) and values by view version and status ({@code quiver.lookup.values}).
+ * distribution summary) and values by feature service, view version and status ({@code
+ * quiver.lookup.values}).
  *
- * <p>Counters are created once per view version and then looked up without allocating.
+ * <p>Counters are created once per service and view version and then looked up without allocating.
  *
  * <p>Threading: thread-safe.
  */
@@ -31,7 +32,9 @@ public final class LookupMetrics implements LookupListener {
 
   private final MeterRegistry meters;
   private final DistributionSummary entities;
-  private final Map<ViewId, Counter[]> byView = new ConcurrentHashMap<>();
+  private final Map<ServiceView, Counter[]> byView = new ConcurrentHashMap<>();
+
+  private record ServiceView(String service, ViewId view) {}
 
   public LookupMetrics(MeterRegistry meters) {
     this.meters = Objects.requireNonNull(meters, "meters");
@@ -50,8 +53,9 @@ public final class LookupMetrics implements LookupListener {
   }
 
   @Override
-  public void values(ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {
-    Counter[] c = byView.computeIfAbsent(view, this::counters);
+  public void values(
+      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {
+    Counter[] c = byView.computeIfAbsent(new ServiceView(service, view), this::counters);
     add(c[0], present);
     add(c[1], nullValue);
     add(c[2], notFound);
@@ -64,12 +68,16 @@ public final class LookupMetrics implements LookupListener {
     }
   }
 
-  private Counter[] counters(ViewId view) {
+  private Counter[] counters(ServiceView sv) {
+    ViewId view = sv.view();
     Counter[] out = new Counter[STATUSES.length];
     for (int i = 0; i < out.length; i++) {
       out[i] =
           Counter.builder(VALUES)
-              .description("Feature values answered, by view version and status")
+              .description(
+                  "Feature values answered, by feature service (\"\" for lists of features),"
+                      + " view version and status")
+              .tag("service", sv.service())
               .tag("view", view.name())
               .tag("version", String.valueOf(view.version()))
               .tag("status", STATUSES[i].name())
