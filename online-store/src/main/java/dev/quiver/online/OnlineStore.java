@@ -35,6 +35,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -49,8 +50,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * merge a window's tiles with one range scan per entity.
  *
  * <p>Thread-safe. Writes are serialized; reads run concurrently with each other and with writes.
- * Owns its key-value store: {@link #close()} closes it, and every method but {@link #featureId}
- * throws {@link StoreClosedException} after.
+ * Owns its key-value store: {@link #close()} closes it, and every method but {@link #featureId} and
+ * {@link #storageStats} throws {@link StoreClosedException} after.
  */
 public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
 
@@ -871,6 +872,15 @@ public final class OnlineStore implements RowSink, OnlineReader, AutoCloseable {
     if (closed) {
       throw new StoreClosedException("the online store is closed");
     }
+  }
+
+  /**
+   * The figures of the storage engine under this store at this moment, for monitoring ({@link
+   * OnlineKeyValueStore#stats()}): empty for an in-memory store and once the store is closed. Never
+   * throws {@link StoreClosedException}. Thread-safe.
+   */
+  public Optional<dev.quiver.online.kv.StorageStats> storageStats() {
+    return closed ? Optional.empty() : kv.stats();
   }
 
   /** Closes the key-value store, after the reads under way. Idempotent. */

@@ -40,18 +40,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A client opens a {@code DoExchange} whose descriptor is a command holding a JSON export
  * request ({@code {"service": ...}} or {@code {"features": [...]}}, and optionally {@code
- * "timestamp_column"}), writes its entity table as Arrow record batches, and reads back the
- * training set: every entity row in order with its columns unchanged and one column per feature
- * ({@code view__feature}), as {@code quiver export} writes it. The request and the entity table's
- * schema are checked before any row is read: an unknown service or feature is {@code NOT_FOUND}, a
- * malformed request or a missing or mistyped column is {@code INVALID_ARGUMENT}, each naming the
- * field at fault. The entity rows are spooled to disk and joined by the same point-in-time engine
- * as the command, so neither side has to fit in memory.
+ * "timestamp_column"} and, for a service, {@code "baseline"}), writes its entity table as Arrow
+ * record batches, and reads back the training set: every entity row in order with its columns
+ * unchanged and one column per feature ({@code view__feature}), as {@code quiver export} writes it.
+ * The request and the entity table's schema are checked before any row is read: an unknown service
+ * or feature is {@code NOT_FOUND}, a malformed request or a missing or mistyped column is {@code
+ * INVALID_ARGUMENT}, each naming the field at fault. The entity rows are spooled to disk and joined
+ * by the same point-in-time engine as the command, so neither side has to fit in memory.
+ *
+ * <p>An export of a feature service records the training set's profile as a drift baseline of the
+ * service, as {@code quiver export --service} does ({@link ServiceBaselines}): named by the
+ * request's {@code "baseline"} or the export's time, or none for {@code "baseline": false}. It is
+ * recorded once the training set is computed, before it is sent, so a failure to record it fails
+ * the export.
  */
 final class FlightExportService extends NoOpFlightProducer {
   private static final Logger LOG = LoggerFactory.getLogger(FlightExportService.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Set<String> FIELDS = Set.of("service", "features", "timestamp_column");
+  private static final Set<String> FIELDS =
+      Set.of("service", "features", "timestamp_column", "baseline");
 
   /** The entity table's timestamp column when the request names none (as for quiver export). */
   static final String DEFAULT_TIMESTAMP_COLUMN = "event_timestamp";
@@ -63,6 +70,7 @@ final class FlightExportService extends NoOpFlightProducer {
   private final Semaphore slots;
   private final Limits limits;
   private final MeterRegistry meters;
+  private final ServiceBaselines baselines;
   private final java.util.concurrent.ScheduledExecutorService watchdog =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -114,6 +122,8 @@ final class FlightExportService extends NoOpFlightProducer {
    * @param registry the registry version being served
    * @param offlineRoot the offline store of the served project
    * @param workDir where entity tables and results are spooled, one directory per export
+   * @param baselines where exports of a feature service record its baselines, or null to record
+   *     none (a request naming a baseline is then refused)
    */
   FlightExportService(
       Supplier<RegistrySnapshot> registry,
@@ -121,8 +131,10 @@ final class FlightExportService extends NoOpFlightProducer {
       Path workDir,
       BufferAllocator allocator,
       Limits limits,
-      MeterRegistry meters)
+      MeterRegistry meters,
+      ServiceBaselines baselines)
       throws IOException {
+    this.baselines = baselines;
     this.registry = registry;
     this.offlineRoot = offlineRoot;
     this.workDir = workDir;
@@ -135,8 +147,30 @@ final class FlightExportService extends NoOpFlightProducer {
     Files.createDirectories(workDir);
   }
 
-  /** A checked export request. */
-  record ExportRequest(String service, List<String> features, String timestampColumn) {}
+  /** An export service that records no baselines. */
+  FlightExportService(
+      Supplier<RegistrySnapshot> registry,
+      Supplier<Path> offlineRoot,
+      Path workDir,
+      BufferAllocator allocator,
+      Limits limits,
+      MeterRegistry meters)
+      throws IOException {
+    this(registry, offlineRoot, workDir, allocator, limits, meters, null);
+  }
+
+  /**
+   * A checked export request.
+   *
+   * @param baseline the name to record the service's baseline under, or null for the default
+   * @param recordBaseline false when the request asks for no baseline
+   */
+  record ExportRequest(
+      String service,
+      List<String> features,
+      String timestampColumn,
+      String baseline,
+      boolean recordBaseline) {}
 
   @Override
   public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
@@ -147,6 +181,9 @@ final class FlightExportService extends NoOpFlightProducer {
     Watch watch = new Watch();
     try {
       ExportRequest request = parse(watch.waitFor(reader::getDescriptor));
+      if (baselines == null && request.baseline() != null) {
+        throw invalid("baseline: this server records no baselines; leave out the baseline field");
+      }
       RegistrySnapshot snapshot = registry.get();
       if (snapshot.getVersion() == 0) {
         throw CallStatus.UNAVAILABLE
@@ -212,7 +249,18 @@ final class FlightExportService extends NoOpFlightProducer {
       } catch (IllegalArgumentException e) {
         throw invalid("entity table: " + e.getMessage());
       }
+      ServiceBaselines.Recorded recorded = null;
+      if (summary.baseline() != null && request.recordBaseline() && baselines != null) {
+        recorded = baselines.record(summary.baseline(), request.baseline());
+      }
       send(out, writer, watch);
+      if (recorded != null) {
+        LOG.info(
+            "recorded baseline {} of service {}: {}",
+            recorded.name(),
+            request.service(),
+            recorded.file());
+      }
       LOG.info(
           "flight export of {} entity rows ({}) in {} ms",
           rows,
@@ -267,7 +315,8 @@ final class FlightExportService extends NoOpFlightProducer {
     for (Iterator<String> names = json.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!FIELDS.contains(name)) {
-        throw invalid(name + ": unknown field; expected service, features or timestamp_column");
+        throw invalid(
+            name + ": unknown field; expected service, features, timestamp_column or baseline");
       }
     }
     JsonNode service = json.get("service");
@@ -295,10 +344,33 @@ final class FlightExportService extends NoOpFlightProducer {
     if (ts != null && (!ts.isTextual() || ts.asText().isEmpty())) {
       throw invalid("timestamp_column: expected a column name");
     }
+    JsonNode baseline = json.get("baseline");
+    String baselineName = null;
+    boolean recordBaseline = true;
+    if (baseline != null) {
+      if (baseline.isBoolean() && !baseline.asBoolean()) {
+        recordBaseline = false;
+      } else if (!baseline.isTextual()) {
+        throw invalid(
+            "baseline: expected the name to record the baseline under, or false for none");
+      } else if (service == null) {
+        throw invalid(
+            "baseline: only an export of a feature service records a baseline; this one names"
+                + " features");
+      } else {
+        try {
+          baselineName = ServiceBaselines.checkName(baseline.asText());
+        } catch (IllegalArgumentException e) {
+          throw invalid("baseline " + e.getMessage());
+        }
+      }
+    }
     return new ExportRequest(
         service == null ? null : service.asText(),
         refs,
-        ts == null ? DEFAULT_TIMESTAMP_COLUMN : ts.asText());
+        ts == null ? DEFAULT_TIMESTAMP_COLUMN : ts.asText(),
+        baselineName,
+        recordBaseline);
   }
 
   /** Writes the client's batches to an Arrow IPC file; returns the number of rows. */

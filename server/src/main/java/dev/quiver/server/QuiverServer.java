@@ -424,6 +424,7 @@ public final class QuiverServer implements AutoCloseable {
     registry = new DirectoryRegistryStore(settings.registryDir());
     online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes);
     resources.add(online);
+    new dev.quiver.server.metrics.RocksDbMetrics(online).bindTo(meters);
     String project = settings.project().isEmpty() ? "default" : settings.project();
     offline =
         new ParquetOfflineSink(
@@ -466,7 +467,8 @@ public final class QuiverServer implements AutoCloseable {
                 1_000_000,
                 options.exportIdleTimeout,
                 options.exportTotalTimeout),
-            meters);
+            meters,
+            new ServiceBaselines(settings.dataDir(), project, Clock.systemUTC()));
     resources.add(flight::close);
 
     health = new HealthStatusManager();

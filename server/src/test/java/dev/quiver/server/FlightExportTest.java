@@ -430,6 +430,10 @@ class FlightExportTest {
             {"{\"features\":[\"card:amount\", 3]}", "features[1]"},
             {"{\"features\":[]}", "features"},
             {"{\"service\":\"svc\",\"timestamp_column\":\"\"}", "timestamp_column"},
+            {"{\"service\":\"svc\",\"baseline\":\"../up\"}", "baseline must be letters"},
+            {"{\"service\":\"svc\",\"baseline\":true}", "baseline: expected the name"},
+            {"{\"service\":\"svc\",\"baseline\":3}", "baseline: expected the name"},
+            {"{\"features\":[\"card:amount\"],\"baseline\":\"b\"}", "baseline: only"},
           }) {
         FlightClient.ExchangeReaderWriter x =
             flight.doExchange(FlightDescriptor.command(c[0].getBytes(StandardCharsets.UTF_8)));
@@ -483,6 +487,164 @@ class FlightExportTest {
             .withFlightPort(0)
             .withHost("127.0.0.1")
             .withExportTimeouts(IDLE, TOTAL));
+  }
+
+  /**
+   * An export service of its own on a gRPC port of its own, over the served registry version and
+   * offline store, recording baselines through {@code baselines} (or none when null).
+   */
+  static final class ExportEndpoint implements AutoCloseable {
+    final io.grpc.Server grpc;
+    final FlightExportService service;
+    final java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newCachedThreadPool();
+    final ManagedChannel channel;
+    final QuiverClient client;
+
+    ExportEndpoint(ServiceBaselines baselines, Path work) throws Exception {
+      service =
+          new FlightExportService(
+              () -> registry,
+              () -> repo.resolve("data/offline/flight"),
+              work,
+              memory,
+              new FlightExportService.Limits(
+                  2,
+                  MAX_ROWS,
+                  1000,
+                  FlightExportService.Limits.DEFAULT_IDLE,
+                  FlightExportService.Limits.DEFAULT_TOTAL),
+              new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+              baselines);
+      grpc =
+          io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(
+                  new java.net.InetSocketAddress("127.0.0.1", 0))
+              .addService(
+                  FlightGrpcUtils.createFlightService(
+                      memory,
+                      service,
+                      org.apache.arrow.flight.auth.ServerAuthHandler.NO_OP,
+                      threads))
+              .build()
+              .start();
+      channel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", grpc.getPort()).usePlaintext().build();
+      client = QuiverClient.forChannel(channel, java.time.Duration.ofSeconds(30));
+    }
+
+    /** Exports {@code rows}; returns the nulls of each feature column of the training set. */
+    java.util.Map<String, Long> export(TrainingSetRequest request, List<String[]> rows) {
+      java.util.Map<String, Long> nulls = new java.util.LinkedHashMap<>();
+      try (VectorSchemaRoot table = table(rows);
+          TrainingSet set = client.exportTrainingSet(request, table)) {
+        long read = 0;
+        while (set.next()) {
+          VectorSchemaRoot root = set.root();
+          read += root.getRowCount();
+          for (FieldVector v : root.getFieldVectors()) {
+            if (v.getName().contains("__")) {
+              nulls.merge(v.getName(), (long) v.getNullCount(), Long::sum);
+            }
+          }
+        }
+        assertThat(read).isEqualTo(rows.size());
+      }
+      return nulls;
+    }
+
+    @Override
+    public void close() throws Exception {
+      client.close();
+      channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      grpc.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      service.close();
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void aServiceExportRecordsTheTrainingSetsProfileAsABaseline() throws Exception {
+    Path data = dir.resolve("baselines-recorded");
+    Instant at = Instant.parse("2026-12-02T02:30:00.750Z");
+    ServiceBaselines baselines =
+        new ServiceBaselines(data, "flight", java.time.Clock.fixed(at, java.time.ZoneOffset.UTC));
+    try (ExportEndpoint endpoint = new ExportEndpoint(baselines, dir.resolve("work-recorded"))) {
+      List<String[]> rows = entityRows(300);
+      java.util.Map<String, Long> nulls =
+          endpoint.export(TrainingSetRequest.forService("svc").baseline("flight-1"), rows);
+      dev.quiver.registry.monitor.Baseline named =
+          dev.quiver.registry.monitor.Baseline.read(
+              dev.quiver.registry.monitor.Baseline.path(data, "flight", "svc", "flight-1"));
+      assertThat(named.service()).isEqualTo("svc");
+      assertThat(named.rows()).isEqualTo(300);
+      assertThat(named.features().keySet())
+          .containsExactly("card__amount", "card__country", "card__n_1h");
+      assertThat(named.features().values()).allSatisfy(f -> assertThat(f.count()).isEqualTo(300));
+      // Some entity rows are of unknown cards or before any event: their nulls are profiled.
+      assertThat(nulls.get("card__amount")).isPositive();
+      named
+          .features()
+          .forEach((column, profile) -> assertThat(profile.nulls()).isEqualTo(nulls.get(column)));
+      Instant earliest =
+          rows.stream().map(r -> Instant.parse(r[1])).min(Instant::compareTo).orElseThrow();
+      assertThat(named.from()).isEqualTo(dev.quiver.registry.semantics.Micros.truncate(earliest));
+
+      // Unnamed, the baseline takes the export's time; a second export in the same second does not
+      // overwrite the first.
+      endpoint.export(TrainingSetRequest.forService("svc"), rows.subList(0, 50));
+      endpoint.export(TrainingSetRequest.forService("svc"), rows.subList(0, 20));
+      assertThat(
+              dev.quiver.registry.monitor.Baseline.read(
+                      dev.quiver.registry.monitor.Baseline.path(
+                          data, "flight", "svc", "2026-12-02T02-30-00Z"))
+                  .rows())
+          .isEqualTo(50);
+      assertThat(
+              dev.quiver.registry.monitor.Baseline.read(
+                      dev.quiver.registry.monitor.Baseline.path(
+                          data, "flight", "svc", "2026-12-02T02-30-00Z-2"))
+                  .rows())
+          .isEqualTo(20);
+    }
+  }
+
+  @Test
+  void noBaselineIsRecordedWhenTheRequestAsksForNoneOrNamesFeatures() throws Exception {
+    Path data = dir.resolve("baselines-skipped");
+    Path svc = dev.quiver.registry.monitor.Baseline.path(data, "flight", "svc", "x").getParent();
+    try (ExportEndpoint endpoint =
+        new ExportEndpoint(
+            new ServiceBaselines(data, "flight", java.time.Clock.systemUTC()),
+            dir.resolve("work-skipped"))) {
+      endpoint.export(TrainingSetRequest.forService("svc").noBaseline(), entityRows(30));
+      endpoint.export(TrainingSetRequest.forFeatures(FEATURES), entityRows(30));
+      assertThat(data.resolve("monitoring")).doesNotExist();
+      // The same endpoint records one when asked nothing: the option, not the server, skipped it.
+      endpoint.export(TrainingSetRequest.forService("svc"), entityRows(30));
+      try (var files = Files.list(svc)) {
+        assertThat(files.map(f -> f.getFileName().toString()).toList())
+            .singleElement()
+            .asString()
+            .endsWith("Z.baseline");
+      }
+    }
+    // A server that records no baselines refuses a request naming one, and exports the others.
+    try (ExportEndpoint endpoint = new ExportEndpoint(null, dir.resolve("work-off"))) {
+      try (VectorSchemaRoot table = table(entityRows(5))) {
+        assertThatThrownBy(
+                () ->
+                    endpoint.client.exportTrainingSet(
+                        TrainingSetRequest.forService("svc").baseline("b"), table))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                  assertThat(e.getMessage()).contains("baseline: this server records no baselines");
+                });
+      }
+      assertThat(endpoint.export(TrainingSetRequest.forService("svc"), entityRows(5)))
+          .containsOnlyKeys("card__amount", "card__country", "card__n_1h");
+    }
   }
 
   static FlightClient.ExchangeReaderWriter open(FlightClient flight, VectorSchemaRoot schemaOnly) {

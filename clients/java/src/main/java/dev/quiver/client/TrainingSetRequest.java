@@ -7,11 +7,13 @@ import java.util.Objects;
 
 /**
  * What a training-set export over Arrow Flight joins to an entity table: the features of a feature
- * service or a list of {@code view:feature} references, the entity table's timestamp column, and
- * how long the export may take.
+ * service or a list of {@code view:feature} references, the entity table's timestamp column, how
+ * long the export may take and, for a service, the name of the drift baseline the server records
+ * from the training set (by default the export's time; {@link #noBaseline()} records none).
  *
  * <pre>{@code
  * TrainingSetRequest.forService("fraud_model_v1").timestampColumn("ts").deadline(Duration.ofMinutes(30))
+ * TrainingSetRequest.forService("fraud_model_v1").baseline("train-2026-12")
  * }</pre>
  *
  * <p>Immutable.
@@ -21,13 +23,22 @@ public final class TrainingSetRequest {
   private final List<String> features;
   private final String timestampColumn;
   private final Duration deadline;
+  private final String baseline;
+  private final boolean recordBaseline;
 
   private TrainingSetRequest(
-      String service, List<String> features, String timestampColumn, Duration deadline) {
+      String service,
+      List<String> features,
+      String timestampColumn,
+      Duration deadline,
+      String baseline,
+      boolean recordBaseline) {
     this.service = service;
     this.features = features;
     this.timestampColumn = timestampColumn;
     this.deadline = deadline;
+    this.baseline = baseline;
+    this.recordBaseline = recordBaseline;
   }
 
   /** The features of a feature service. */
@@ -35,7 +46,7 @@ public final class TrainingSetRequest {
     if (Objects.requireNonNull(service, "service").isEmpty()) {
       throw new IllegalArgumentException("service must not be empty");
     }
-    return new TrainingSetRequest(service, null, "event_timestamp", null);
+    return new TrainingSetRequest(service, null, "event_timestamp", null, null, true);
   }
 
   /** Features by reference: {@code view:feature}, or {@code view@N:feature} for a version. */
@@ -48,7 +59,8 @@ public final class TrainingSetRequest {
     if (references.isEmpty()) {
       throw new IllegalArgumentException("give at least one feature reference");
     }
-    return new TrainingSetRequest(null, List.copyOf(references), "event_timestamp", null);
+    return new TrainingSetRequest(
+        null, List.copyOf(references), "event_timestamp", null, null, true);
   }
 
   /** The entity table's timestamp column. Default {@code event_timestamp}. */
@@ -56,7 +68,7 @@ public final class TrainingSetRequest {
     if (Objects.requireNonNull(column, "column").isEmpty()) {
       throw new IllegalArgumentException("timestamp column must not be empty");
     }
-    return new TrainingSetRequest(service, features, column, deadline);
+    return new TrainingSetRequest(service, features, column, deadline, baseline, recordBaseline);
   }
 
   /**
@@ -67,7 +79,33 @@ public final class TrainingSetRequest {
     if (limit.isNegative() || limit.isZero()) {
       throw new IllegalArgumentException("deadline must be positive: " + limit);
     }
-    return new TrainingSetRequest(service, features, timestampColumn, limit);
+    return new TrainingSetRequest(
+        service, features, timestampColumn, limit, baseline, recordBaseline);
+  }
+
+  /**
+   * The name the server records the training set's profile under, as a drift baseline of the
+   * service. Default: the export's time, such as {@code 2026-12-02T02-30-00Z}. The server refuses
+   * (with {@code INVALID_ARGUMENT}) a name that is not letters, digits, '.', '_' or '-', and a
+   * server that records no baselines refuses any name.
+   *
+   * @throws IllegalStateException for a request of features rather than a service: only services
+   *     have baselines
+   */
+  public TrainingSetRequest baseline(String name) {
+    if (Objects.requireNonNull(name, "name").isEmpty()) {
+      throw new IllegalArgumentException("baseline name must not be empty");
+    }
+    if (service == null) {
+      throw new IllegalStateException(
+          "only an export of a feature service records a baseline; this request names features");
+    }
+    return new TrainingSetRequest(service, features, timestampColumn, deadline, name, true);
+  }
+
+  /** Asks the server to record no baseline of this export. */
+  public TrainingSetRequest noBaseline() {
+    return new TrainingSetRequest(service, features, timestampColumn, deadline, null, false);
   }
 
   public String service() {
@@ -87,6 +125,19 @@ public final class TrainingSetRequest {
     return deadline;
   }
 
+  /**
+   * The baseline's name, or null for the server's default (or for none, see {@link
+   * #recordsBaseline}).
+   */
+  public String baseline() {
+    return baseline;
+  }
+
+  /** False when {@link #noBaseline()} asked for no baseline. */
+  public boolean recordsBaseline() {
+    return recordBaseline;
+  }
+
   /** The Flight command: the JSON export request {@code quiver serve} expects. */
   byte[] command() {
     StringBuilder json = new StringBuilder("{");
@@ -99,7 +150,13 @@ public final class TrainingSetRequest {
       }
       json.append(']');
     }
-    json.append(",\"timestamp_column\":").append(quote(timestampColumn)).append('}');
+    json.append(",\"timestamp_column\":").append(quote(timestampColumn));
+    if (!recordBaseline) {
+      json.append(",\"baseline\":false");
+    } else if (baseline != null) {
+      json.append(",\"baseline\":").append(quote(baseline));
+    }
+    json.append('}');
     return json.toString().getBytes(StandardCharsets.UTF_8);
   }
 

@@ -17,6 +17,26 @@ class TrainingSetRequestTest {
   }
 
   @Test
+  void aServiceRequestNamesItsBaselineOrAsksForNone() {
+    assertThat(text(TrainingSetRequest.forService("svc").baseline("train-1")))
+        .isEqualTo(
+            "{\"service\":\"svc\",\"timestamp_column\":\"event_timestamp\",\"baseline\":\"train-1\"}");
+    assertThat(text(TrainingSetRequest.forService("svc").baseline("x").noBaseline()))
+        .isEqualTo(
+            "{\"service\":\"svc\",\"timestamp_column\":\"event_timestamp\",\"baseline\":false}");
+    TrainingSetRequest named = TrainingSetRequest.forService("svc").noBaseline().baseline("b");
+    assertThat(named.baseline()).isEqualTo("b");
+    assertThat(named.recordsBaseline()).isTrue();
+    assertThat(named.timestampColumn("ts").deadline(Duration.ofMinutes(1)).baseline())
+        .isEqualTo("b");
+    assertThatThrownBy(() -> TrainingSetRequest.forFeatures("a:x").baseline("b"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("feature service");
+    assertThatThrownBy(() -> TrainingSetRequest.forService("svc").baseline(""))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void namesAreEscaped() {
     assertThat(text(TrainingSetRequest.forService("q\"uo\\te\n")))
         .startsWith("{\"service\":\"q\\\"uo\\\\te\\u000a\",");

@@ -26,6 +26,16 @@ final class Lifecycle {
     }
   }
 
+  /** Takes the read lock and returns true, or returns false if the store is closed. */
+  boolean tryEnter() {
+    lock.readLock().lock();
+    if (closed) {
+      lock.readLock().unlock();
+      return false;
+    }
+    return true;
+  }
+
   void exit() {
     lock.readLock().unlock();
   }

@@ -2,6 +2,7 @@ package dev.quiver.online.kv;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The storage under the online store: named keyspaces of byte keys and values, read by key, by
@@ -126,6 +127,15 @@ public interface OnlineKeyValueStore extends AutoCloseable {
 
   /** The partitions a partition-keyed keyspace holds keys of, in increasing order. */
   List<Integer> partitions(Keyspace keyspace) throws IOException;
+
+  /**
+   * The engine's figures at this moment, for monitoring; empty for a store that keeps none (the
+   * in-memory one) and once the store is closed. Never throws {@link
+   * dev.quiver.online.StoreClosedException}: a scrape may come at any time.
+   */
+  default Optional<StorageStats> stats() {
+    return Optional.empty();
+  }
 
   /** Releases the store; waits for reads and open cursors. Idempotent. */
   @Override

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.rocksdb.BlockBasedTableConfig;
@@ -26,6 +27,9 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.Statistics;
+import org.rocksdb.StatsLevel;
+import org.rocksdb.TickerType;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
@@ -43,6 +47,9 @@ import org.rocksdb.WriteOptions;
  * <p>A write-ahead log holds every write, so a killed process loses nothing it wrote; batches are
  * RocksDB {@link WriteBatch}es. Thread-safety as the interface says; writers are expected to be
  * serialized by the caller (the hash memtables take one writer at a time).
+ *
+ * <p>RocksDB {@link Statistics} are kept at {@link StatsLevel#EXCEPT_DETAILED_TIMERS} (tickers, no
+ * per-operation timers), for the block cache's hits and misses in {@link #stats()}.
  */
 public final class RocksKeyValueStore implements OnlineKeyValueStore {
   static {
@@ -63,6 +70,8 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
 
   private final Path dir;
   private final LRUCache cache;
+  private final long cacheBytes;
+  private final Statistics statistics;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions orderedOptions;
   private final ColumnFamilyOptions pointOptions;
@@ -77,6 +86,8 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
   private RocksKeyValueStore(
       Path dir,
       LRUCache cache,
+      long cacheBytes,
+      Statistics statistics,
       DBOptions dbOptions,
       ColumnFamilyOptions orderedOptions,
       ColumnFamilyOptions pointOptions,
@@ -87,6 +98,8 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
     this.dir = dir;
     this.lifecycle = new Lifecycle("the online store in " + dir + " is closed");
     this.cache = cache;
+    this.cacheBytes = cacheBytes;
+    this.statistics = statistics;
     this.dbOptions = dbOptions;
     this.orderedOptions = orderedOptions;
     this.pointOptions = pointOptions;
@@ -128,8 +141,11 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
         columnFamilyOptions(table)
             .useCappedPrefixExtractor(KEY_PREFIX_BYTES)
             .setMemTableConfig(new HashSkipListMemTableConfig().setBucketCount(MEMTABLE_BUCKETS));
+    Statistics statistics = new Statistics();
+    statistics.setStatsLevel(StatsLevel.EXCEPT_DETAILED_TIMERS);
     DBOptions dbOptions =
         new DBOptions()
+            .setStatistics(statistics)
             .setCreateIfMissing(true)
             .setCreateMissingColumnFamilies(true)
             // Hash memtables take one writer at a time; the online store serializes its writes.
@@ -150,16 +166,26 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
                 name, access == Access.POINT ? pointOptions : orderedOptions));
       }
     } catch (RocksDBException e) {
-      closeAll(cache, dbOptions, orderedOptions, pointOptions);
+      closeAll(cache, statistics, dbOptions, orderedOptions, pointOptions);
       throw new IOException("cannot list column families of " + dir + ": " + e.getMessage(), e);
     }
     List<ColumnFamilyHandle> opened = new ArrayList<>();
     try {
       RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, opened);
       return new RocksKeyValueStore(
-          dir, cache, dbOptions, orderedOptions, pointOptions, db, descriptors, accesses, opened);
+          dir,
+          cache,
+          cacheBytes,
+          statistics,
+          dbOptions,
+          orderedOptions,
+          pointOptions,
+          db,
+          descriptors,
+          accesses,
+          opened);
     } catch (RocksDBException e) {
-      closeAll(cache, dbOptions, orderedOptions, pointOptions);
+      closeAll(cache, statistics, dbOptions, orderedOptions, pointOptions);
       throw new IOException("cannot open the online store in " + dir + ": " + e.getMessage(), e);
     }
   }
@@ -530,6 +556,41 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
     }
   }
 
+  // ---------------------------------------------------------------- monitoring
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Reads the statistics' tickers, the block cache's usage and three integer properties summed
+   * over the column families ({@code rocksdb.cur-size-all-mem-tables}, {@code
+   * rocksdb.estimate-pending-compaction-bytes}, {@code rocksdb.live-sst-files-size}): in-memory
+   * figures, no I/O. Runs concurrently with reads and writes; waits only while a keyspace is
+   * dropped or the store closes.
+   */
+  @Override
+  public Optional<StorageStats> stats() {
+    if (!lifecycle.tryEnter()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(
+          new StorageStats(
+              statistics.getTickerCount(TickerType.BLOCK_CACHE_HIT),
+              statistics.getTickerCount(TickerType.BLOCK_CACHE_MISS),
+              cache.getUsage(),
+              cacheBytes,
+              db.getAggregatedLongProperty("rocksdb.cur-size-all-mem-tables"),
+              db.getAggregatedLongProperty("rocksdb.estimate-pending-compaction-bytes"),
+              db.getAggregatedLongProperty("rocksdb.live-sst-files-size")));
+    } catch (RocksDBException e) {
+      // These properties exist in every RocksDB this store runs on; a failure is a bug.
+      throw new IllegalStateException(
+          "cannot read the statistics of the online store in " + dir + ": " + e.getMessage(), e);
+    } finally {
+      lifecycle.exit();
+    }
+  }
+
   /** Releases RocksDB, after the reads and cursors under way. Idempotent. */
   @Override
   public void close() {
@@ -550,6 +611,7 @@ public final class RocksKeyValueStore implements OnlineKeyValueStore {
       orderedOptions.close();
       pointOptions.close();
       dbOptions.close();
+      statistics.close();
       cache.close();
     } finally {
       lifecycle.writeLock().unlock();

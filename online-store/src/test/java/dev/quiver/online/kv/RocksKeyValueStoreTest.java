@@ -40,4 +40,21 @@ class RocksKeyValueStoreTest extends AbstractKeyValueStoreTest {
     assertThat(store.partitions(store.keyspace("tiles/a@1"))).containsExactly(2);
     assertThat(scan(store.keyspace("view/a@1"), b(), b(0xFF))).containsExactly("01=01");
   }
+
+  @Test
+  void statsCountWhatIsWrittenAndAreEmptyOnceClosed() throws Exception {
+    Keyspace rows = store.createKeyspace("view/a@1", Access.POINT);
+    StorageStats empty = store.stats().orElseThrow();
+    assertThat(empty.blockCacheCapacityBytes()).isEqualTo(8 << 20);
+    try (Batch batch = store.newBatch()) {
+      for (int i = 0; i < 1000; i++) {
+        batch.put(rows, b(i >> 8, i & 0xFF), new byte[100]);
+      }
+      store.write(batch);
+    }
+    assertThat(store.stats().orElseThrow().memtableBytes())
+        .isGreaterThan(empty.memtableBytes() + 100_000);
+    store.close();
+    assertThat(store.stats()).isEmpty();
+  }
 }

@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.server.RepoSettings;
+import dev.quiver.server.ServiceBaselines;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -175,22 +176,17 @@ final class ExportCommand implements Callable<Integer> {
     }
     printSummary(summary, registry);
     if (summary.baseline() != null && !noBaseline) {
-      String name =
-          baseline != null
-              ? baseline
-              : java.time.Instant.now()
-                  .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                  .toString()
-                  .replace(':', '-');
-      Path file =
-          dev.quiver.registry.monitor.Baseline.path(
-              settings.dataDir(), project, summary.baseline().service(), name);
-      summary.baseline().write(file);
+      ServiceBaselines.Recorded recorded =
+          new ServiceBaselines(settings.dataDir(), project, java.time.Clock.systemUTC())
+              .record(summary.baseline(), baseline);
       spec.commandLine()
           .getOut()
           .printf(
               "Recorded the profile of its %d features as baseline %s of service %s: %s%n",
-              summary.baseline().features().size(), name, summary.baseline().service(), file);
+              summary.baseline().features().size(),
+              recorded.name(),
+              summary.baseline().service(),
+              recorded.file());
       spec.commandLine().getOut().flush();
     }
     return 0;
@@ -207,10 +203,12 @@ final class ExportCommand implements Callable<Integer> {
               + ", not "
               + memoryRows);
     }
-    if (baseline != null && !baseline.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
-      throw usage(
-          "--baseline must be letters, digits, '.', '_' or '-' (at most 100), not "
-              + dev.quiver.registry.util.Messages.quote(baseline));
+    if (baseline != null) {
+      try {
+        ServiceBaselines.checkName(baseline);
+      } catch (IllegalArgumentException e) {
+        throw usage("--baseline " + e.getMessage());
+      }
     }
     if (entities != null && ExportFiles.sameFile(entities, out)) {
       throw usage(
