@@ -14,6 +14,7 @@ import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.OnlineServingGrpc;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.logic.FeatureLogic;
+import dev.quiver.registry.monitor.FeatureLog;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.semantics.FutureEvents;
@@ -26,6 +27,8 @@ import dev.quiver.server.metrics.GrpcMetrics;
 import dev.quiver.server.metrics.IngestionMetrics;
 import dev.quiver.server.metrics.LookupMetrics;
 import dev.quiver.server.metrics.MetricsEndpoint;
+import dev.quiver.server.monitor.ConsistencyResults;
+import dev.quiver.server.monitor.FeatureLogger;
 import dev.quiver.server.monitor.LiveProfiles;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -364,7 +367,12 @@ public final class QuiverServer implements AutoCloseable {
       new AtomicReference<>(ServingCatalog.of(RegistrySnapshot.getDefaultInstance()));
   private final MeterRegistry meters;
   private IngestionMetrics ingestionMetrics;
+  private String project;
   private LiveProfiles liveProfiles;
+  private AppliedRowsSink appliedOnline;
+  private ParquetOfflineSink featureLogStore;
+  private Ingestion featureLogIngestion;
+  private FeatureLogger featureLogger;
   private MetricsEndpoint metricsEndpoint;
   private EmbeddedKafka kafka;
   private String bootstrap;
@@ -425,7 +433,7 @@ public final class QuiverServer implements AutoCloseable {
     online = RocksOnlineStore.open(settings.dataDir().resolve("online"), options.cacheBytes);
     resources.add(online);
     new dev.quiver.server.metrics.RocksDbMetrics(online).bindTo(meters);
-    String project = settings.project().isEmpty() ? "default" : settings.project();
+    project = settings.project().isEmpty() ? "default" : settings.project();
     offline =
         new ParquetOfflineSink(
             OfflineLayout.projectRoot(settings.dataDir(), project),
@@ -433,16 +441,38 @@ public final class QuiverServer implements AutoCloseable {
                 ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
             Clock.systemUTC());
     resources.add(offline);
+    appliedOnline = new AppliedRowsSink(online, meters, options.clock);
     ingestion =
         new Ingestion(
             IngestionConfig.defaults(bootstrap, project)
                 .withMemberId(memberId(settings))
                 .withLimits(options.ingestionLimits)
                 .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
-            List.of(new AppliedRowsSink(online, meters, options.clock), offline),
+            List.of(appliedOnline, offline),
             meters);
     ingestionMetrics = new IngestionMetrics(meters);
     resources.add(ingestion);
+    // The feature log: served vectors of services with logging, read back from their topics into
+    // a store of their own, exactly once like any source (docs/monitoring.md).
+    featureLogStore =
+        new ParquetOfflineSink(
+            OfflineLayout.featureLogRoot(settings.dataDir(), project),
+            new ParquetOfflineSink.Limits(
+                ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
+            Clock.systemUTC());
+    resources.add(featureLogStore);
+    featureLogIngestion =
+        new Ingestion(
+            IngestionConfig.defaults(bootstrap, project)
+                .withMemberId(memberId(settings) + "-feature-log")
+                .withLimits(options.ingestionLimits)
+                .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
+            List.of(featureLogStore),
+            meters);
+    resources.add(featureLogIngestion);
+    featureLogger =
+        new FeatureLogger(bootstrap, project, meters, appliedOnline::newestAppliedMicros);
+    resources.add(featureLogger);
 
     BufferAllocator flightMemory = new RootAllocator();
     resources.add(flightMemory);
@@ -499,7 +529,8 @@ public final class QuiverServer implements AutoCloseable {
                         options.clock,
                         options.lookupLimits,
                         lookupThreads,
-                        LookupListener.all(List.of(new LookupMetrics(meters), liveProfiles))),
+                        LookupListener.all(
+                            List.of(new LookupMetrics(meters), liveProfiles, featureLogger))),
                     grpcMetrics))
             .addService(
                 ServerInterceptors.intercept(
@@ -564,7 +595,15 @@ public final class QuiverServer implements AutoCloseable {
     long check = options.healthInterval.toMillis();
     watcher.scheduleWithFixedDelay(this::updateHealth, check, check, TimeUnit.MILLISECONDS);
     long monitor = options.monitorInterval.toMillis();
-    watcher.scheduleWithFixedDelay(liveProfiles::refresh, monitor, monitor, TimeUnit.MILLISECONDS);
+    ConsistencyResults consistency = new ConsistencyResults(settings.dataDir(), project, meters);
+    watcher.scheduleWithFixedDelay(
+        () -> {
+          liveProfiles.refresh();
+          consistency.refresh();
+        },
+        0,
+        monitor,
+        TimeUnit.MILLISECONDS);
     resources.add(watcher::shutdownNow);
     writeEndpoints();
     LOG.info(
@@ -659,7 +698,9 @@ public final class QuiverServer implements AutoCloseable {
     try {
       List<String> problems = new ArrayList<>();
       Map<String, dev.quiver.ingestion.SourceHealth> sources = ingestion.health();
-      ingestionMetrics.update(sources);
+      Map<String, dev.quiver.ingestion.SourceHealth> measured = new java.util.HashMap<>(sources);
+      measured.putAll(featureLogIngestion.health());
+      ingestionMetrics.update(measured);
       sources.forEach(
           (source, h) -> {
             if (h.failing()) {
@@ -718,6 +759,14 @@ public final class QuiverServer implements AutoCloseable {
     ingestion.apply(snapshot, logic);
     catalog.set(ServingCatalog.of(snapshot));
     liveProfiles.apply(snapshot);
+    featureLogger.apply(snapshot);
+    RegistrySnapshot logs = FeatureLog.registry(snapshot);
+    List<ViewId> logViews = new ArrayList<>();
+    for (FeatureView v : logs.getFeatureViewsList()) {
+      logViews.add(ViewId.of(v));
+    }
+    featureLogStore.prepare(logViews);
+    featureLogIngestion.apply(logs, FeatureLogic.compile(logs));
     LOG.info("registry version {} in effect ({} view versions)", latest, views.size());
     servedSnapshot = snapshot;
     servedVersion = latest;
@@ -787,6 +836,21 @@ public final class QuiverServer implements AutoCloseable {
 
   public OnlineStore onlineStore() {
     return online;
+  }
+
+  /** The store of the feature log. */
+  public ParquetOfflineSink featureLogStore() {
+    return featureLogStore;
+  }
+
+  /** For each feature log source, the next offset its view has applied, per partition. */
+  public Map<String, Map<SourcePartition, Long>> featureLogApplied() {
+    return featureLogIngestion.applied();
+  }
+
+  /** Writes out what the feature log has buffered. */
+  public void flushFeatureLog() {
+    featureLogger.flush();
   }
 
   public ParquetOfflineSink offlineStore() {

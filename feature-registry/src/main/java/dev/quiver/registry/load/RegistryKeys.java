@@ -38,7 +38,8 @@ public final class RegistryKeys {
           withMetadata("function", "input", "window", "hop"),
           dev.quiver.registry.aggregate.AggregateParameter.keys());
 
-  public static final List<String> SERVICE = withMetadata("features", "drift");
+  public static final List<String> SERVICE = withMetadata("features", "logging", "drift");
+  public static final List<String> SERVICE_LOGGING = List.of("sample_rate");
   public static final List<String> SERVICE_DRIFT =
       List.of("psi_warn", "psi_alert", "windows", "min_samples", "sample_rate", "baseline");
 
@@ -56,6 +57,7 @@ public final class RegistryKeys {
           Map.entry("feature", FEATURE),
           Map.entry("aggregation", AGGREGATION),
           Map.entry("featureService", SERVICE),
+          Map.entry("featureLogging", SERVICE_LOGGING),
           Map.entry("driftPolicy", SERVICE_DRIFT));
 
   private static List<String> withMetadata(String... keys) {

@@ -5,6 +5,7 @@ import dev.quiver.proto.v1.AggregationFunction;
 import dev.quiver.proto.v1.DriftPolicy;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.Feature;
+import dev.quiver.proto.v1.FeatureLogging;
 import dev.quiver.proto.v1.FeatureReference;
 import dev.quiver.proto.v1.FeatureService;
 import dev.quiver.proto.v1.FeatureView;
@@ -1280,8 +1281,36 @@ public final class RepoLoader {
                 .setFeature(f));
       }
     }
+    m.node("logging").ifPresent(n -> s.setLogging(logging(m.file(), n, what)));
     m.node("drift").ifPresent(n -> s.setDrift(drift(m.file(), n, what)));
     services.put(d.name(), s.build());
+  }
+
+  private FeatureLogging logging(String file, Node n, String what) {
+    YamlMap m = YamlMap.of(file, n, "'logging' of " + what, problems);
+    m.allowOnly(RegistryKeys.SERVICE_LOGGING);
+    FeatureLogging.Builder b = FeatureLogging.newBuilder();
+    if (!m.has("sample_rate")) {
+      problems.add(
+          m.location(),
+          "'logging' of "
+              + what
+              + " is missing required key 'sample_rate' (the share of entities logged, e.g. 0.01)");
+    }
+    m.number("sample_rate")
+        .ifPresent(
+            r -> {
+              if (!(r > 0 && r <= 1)) {
+                problems.add(
+                    m.valueAt("sample_rate"),
+                    "sample_rate of 'logging' is "
+                        + r
+                        + "; expected a share of entities over 0 and at most 1, e.g. 0.01");
+              } else {
+                b.setSampleRate(r);
+              }
+            });
+    return b.build();
   }
 
   private DriftPolicy drift(String file, Node n, String what) {

@@ -498,8 +498,11 @@ public final class Planner {
     }
   }
 
-  /** A service's drift settings as written, for the diff: changing them is safe. */
+  /** A service's logging and drift settings as written, for the diff: changing them is safe. */
   private static void monitoring(Map<String, String> m, FeatureService s) {
+    if (s.hasLogging()) {
+      m.put("logging.sample_rate", String.valueOf(s.getLogging().getSampleRate()));
+    }
     if (s.hasDrift()) {
       var d = s.getDrift();
       if (d.hasPsiWarn()) {

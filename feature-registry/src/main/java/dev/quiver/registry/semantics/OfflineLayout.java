@@ -17,6 +17,14 @@ public final class OfflineLayout {
     return dataDir.resolve("offline").resolve(project);
   }
 
+  /**
+   * The root of a project's feature log under a data directory: the logged vectors of each feature
+   * service, laid out as views ({@code <root>/_log_<service>/v<layout>/date=.../}).
+   */
+  public static Path featureLogRoot(Path dataDir, String project) {
+    return dataDir.resolve("feature_log").resolve(project);
+  }
+
   /** The directory of one view version's files under a project's offline root. */
   public static Path viewDir(Path projectRoot, String view, int version) {
     return projectRoot.resolve(view).resolve("v" + version);

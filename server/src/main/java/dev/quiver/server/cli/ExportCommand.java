@@ -70,15 +70,25 @@ final class ExportCommand implements Callable<Integer> {
   String view;
 
   @Option(
+      names = "--logged",
+      paramLabel = "SERVICE",
+      description =
+          "Export the vectors served for a feature service with logging, as the feature log"
+              + " recorded them, with request times between --start and --end (no entity table).")
+  String logged;
+
+  @Option(
       names = "--start",
       paramLabel = "TIME",
-      description = "With --view: first event time (RFC 3339), inclusive.")
+      description =
+          "With --view: first event time (RFC 3339), inclusive; with --logged: first request time.")
   java.time.Instant start;
 
   @Option(
       names = "--end",
       paramLabel = "TIME",
-      description = "With --view: last event time (RFC 3339), exclusive.")
+      description =
+          "With --view: last event time (RFC 3339), exclusive; with --logged: last request time.")
   java.time.Instant end;
 
   @Option(
@@ -124,6 +134,28 @@ final class ExportCommand implements Callable<Integer> {
           "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
       return QuiverCommand.FAILED;
     }
+    if (logged != null) {
+      if (start == null || end == null || entities != null || what != null || view != null) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            "--logged takes --start and --end, and no --entities, --service, --features or --view");
+      }
+      try {
+        TrainingSetExport.Summary s =
+            dev.quiver.offline.export.LoggedExport.run(
+                registry,
+                OfflineLayout.featureLogRoot(settings.dataDir(), registry.getProject().getName()),
+                logged,
+                start,
+                end,
+                out);
+        printSummary(s, registry);
+        return 0;
+      } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
+        err.println("error: " + e.getMessage());
+        return QuiverCommand.FAILED;
+      }
+    }
     if (view != null) {
       if (start == null || end == null || entities != null || what != null) {
         throw new picocli.CommandLine.ParameterException(
@@ -149,7 +181,8 @@ final class ExportCommand implements Callable<Integer> {
     if (entities == null || what == null) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(),
-          "give --entities with --service or --features (or --view with --start and --end)");
+          "give --entities with --service or --features (or --view or --logged with --start and"
+              + " --end)");
     }
     String project = registry.getProject().getName();
     Path spill = Files.createTempDirectory("quiver-export-");

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       ExportCommand.class,
       AlertsCommand.class,
       MonitorCommand.class,
+      VerifyCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -125,6 +125,15 @@ public final class AppliedRowsSink implements RowSink {
     return a;
   }
 
+  /**
+   * The newest event time applied to {@code view} since the process started, epoch microseconds;
+   * {@link Long#MIN_VALUE} while none is known.
+   */
+  public long newestAppliedMicros(ViewId view) {
+    Applied a = byView.get(view);
+    return a == null ? Long.MIN_VALUE : a.newestMicros.get();
+  }
+
   private double freshnessSeconds(Applied a) {
     long newest = a.newestMicros.get();
     if (newest == Long.MIN_VALUE) {

@@ -1,0 +1,325 @@
+package dev.quiver.server.monitor;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.google.protobuf.ByteString;
+import dev.quiver.online.LookupListener;
+import dev.quiver.online.ServedAnswer;
+import dev.quiver.online.ServingCatalog;
+import dev.quiver.proto.v1.FeatureService;
+import dev.quiver.proto.v1.FeatureStatus;
+import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.registry.monitor.FeatureLog;
+import dev.quiver.registry.rows.ViewId;
+import dev.quiver.registry.semantics.Micros;
+import dev.quiver.registry.util.RepeatingFailureLog;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the vectors {@code quiver serve} answers for services with {@code logging} to their log
+ * topics ({@link FeatureLog}), one record per sampled entity row, keyed by the entity so an
+ * entity's records stay in order on one partition.
+ *
+ * <p>Logging never holds up a lookup: records are handed to an idempotent Kafka producer that does
+ * not block ({@code max.block.ms=0}); a record the producer cannot take or deliver (broker away,
+ * buffer full) is counted in {@code quiver_feature_log_dropped_total{service,reason}}, never
+ * retried from the request. A service's records start once its topic exists and the producer knows
+ * its partitions; rows answered before that are counted as dropped ({@code reason="not_ready"}).
+ *
+ * <p>Threading: {@link #answered} runs on the serving threads; {@link #apply} on one background
+ * thread.
+ */
+public final class FeatureLogger implements LookupListener, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FeatureLogger.class);
+  public static final String RECORDS = "quiver.feature_log.records";
+  public static final String DROPPED = "quiver.feature_log.dropped";
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final String bootstrap;
+  private final String project;
+  private final MeterRegistry meters;
+  private final ToLongFunction<ViewId> applied;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private volatile Map<String, Logged> services = Map.of();
+  private final Set<String> readyTopics = ConcurrentHashMap.newKeySet();
+  private final Map<List<String>, Counter> counters = new ConcurrentHashMap<>();
+  private final RepeatingFailureLog failures =
+      new RepeatingFailureLog(LOG, "feature log", Duration.ofMinutes(1));
+
+  /** A logging service: its layout, topic, and the view version of each of its views. */
+  private record Logged(
+      FeatureLog.Layout layout, String topic, List<ViewId> views, Counter records) {}
+
+  /**
+   * @param applied the newest event time the online store has applied to a view, epoch microseconds
+   *     ({@link Long#MIN_VALUE} for none)
+   */
+  public FeatureLogger(
+      String bootstrap, String project, MeterRegistry meters, ToLongFunction<ViewId> applied) {
+    this.bootstrap = Objects.requireNonNull(bootstrap, "bootstrap");
+    this.project = Objects.requireNonNull(project, "project");
+    this.meters = Objects.requireNonNull(meters, "meters");
+    this.applied = Objects.requireNonNull(applied, "applied");
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "quiver-feature-log");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0);
+    p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 32L << 20);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000);
+    this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  /**
+   * Follows a registry version: the services that log, their layouts; creates missing log topics
+   * and waits (up to a few seconds each) until the producer knows their partitions.
+   */
+  public synchronized void apply(RegistrySnapshot snapshot) {
+    ServingCatalog catalog = ServingCatalog.of(snapshot);
+    Map<String, Logged> next = new HashMap<>();
+    for (FeatureService s : snapshot.getFeatureServicesList()) {
+      FeatureLog.layout(snapshot, s)
+          .ifPresent(
+              layout -> {
+                List<ViewId> views = new ArrayList<>();
+                List<ServingCatalog.ServedFeature> served =
+                    catalog.service(s.getName()).orElseThrow();
+                for (String v : layout.views()) {
+                  views.add(
+                      served.stream()
+                          .filter(f -> f.view().name().equals(v))
+                          .findFirst()
+                          .orElseThrow()
+                          .view());
+                }
+                next.put(
+                    s.getName(),
+                    new Logged(
+                        layout,
+                        FeatureLog.topic(project, s.getName()),
+                        List.copyOf(views),
+                        counter(RECORDS, s.getName(), null)));
+              });
+    }
+    services = Map.copyOf(next);
+    List<String> missing =
+        next.values().stream().map(Logged::topic).filter(t -> !readyTopics.contains(t)).toList();
+    if (!missing.isEmpty()) {
+      prepareTopics(missing);
+    }
+  }
+
+  private void prepareTopics(List<String> topics) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
+    try (Admin admin = Admin.create(p)) {
+      for (String topic : topics) {
+        try {
+          admin
+              .createTopics(
+                  List.of(
+                      new NewTopic(topic, java.util.Optional.empty(), java.util.Optional.empty())))
+              .all()
+              .get(10, TimeUnit.SECONDS);
+          LOG.info("created feature log topic {}", topic);
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            failures.failure("creating feature log topic " + topic + " failed: " + e.getCause(), e);
+            continue;
+          }
+        }
+        // The producer learns the topic's partitions in the background; sends before that fail
+        // at once (it never blocks), so wait here, off the serving path.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+          try {
+            producer.partitionsFor(topic);
+            readyTopics.add(topic);
+            break;
+          } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            Thread.sleep(50);
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+      failures.failure("preparing the feature log topics failed: " + e, e);
+    }
+  }
+
+  @Override
+  public void lookedUp(int entityRows) {}
+
+  @Override
+  public void values(
+      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {}
+
+  @Override
+  public boolean wantsAnswers() {
+    return !services.isEmpty();
+  }
+
+  @Override
+  public void answered(ServedAnswer a) {
+    if (a.service() == null) {
+      return;
+    }
+    Logged logged = services.get(a.service());
+    if (logged == null || a.features().size() != logged.layout.columns().size()) {
+      return;
+    }
+    List<String> keyNames = logged.layout.keyNames();
+    for (int r = 0; r < a.rows(); r++) {
+      List<Object> key = new ArrayList<>(keyNames.size());
+      for (String k : keyNames) {
+        key.add(a.key(k, r));
+      }
+      if (!FeatureLog.sampled(key, logged.layout.sampleRate())) {
+        continue;
+      }
+      if (!readyTopics.contains(logged.topic)) {
+        counter(DROPPED, a.service(), "not_ready").increment();
+        continue;
+      }
+      byte[] value = record(logged, a, r, key);
+      try {
+        producer.send(
+            new ProducerRecord<>(logged.topic, keyBytes(key), value),
+            (metadata, e) -> {
+              if (e == null) {
+                logged.records.increment();
+              } else {
+                counter(DROPPED, a.service(), "not_delivered").increment();
+                failures.failure("a feature log record was not delivered: " + e, e);
+              }
+            });
+      } catch (RuntimeException e) {
+        // Buffer full or no metadata: the producer does not block, so the record is dropped.
+        counter(DROPPED, a.service(), "producer_busy").increment();
+        failures.failure("a feature log record could not be handed to the producer: " + e, e);
+      }
+    }
+  }
+
+  private byte[] record(Logged logged, ServedAnswer a, int r, List<Object> key) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      List<String> keyNames = logged.layout.keyNames();
+      for (int k = 0; k < keyNames.size(); k++) {
+        Object v = key.get(k);
+        g.writeFieldName(keyNames.get(k));
+        if (v instanceof Long l) {
+          g.writeNumber(l);
+        } else if (v instanceof ByteString b) {
+          g.writeString(Base64.getEncoder().encodeToString(b.toByteArray()));
+        } else {
+          g.writeString(String.valueOf(v));
+        }
+      }
+      g.writeStringField(FeatureLog.REQUEST_TIME, instant(a.requestTimeMicros()));
+      g.writeNumberField(FeatureLog.LAYOUT, logged.layout.version());
+      g.writeNumberField(FeatureLog.REGISTRY_VERSION, a.registryVersion());
+      List<FeatureLog.Column> columns = logged.layout.columns();
+      for (int f = 0; f < columns.size(); f++) {
+        FeatureLog.Column c = columns.get(f);
+        FeatureStatus status = a.status(f, r);
+        if (status == FeatureStatus.PRESENT || status == FeatureStatus.NULL_VALUE) {
+          g.writeStringField(c.name(), Base64.getEncoder().encodeToString(a.valueBytes(f, r)));
+        }
+        g.writeStringField(c.statusColumn(), status.name());
+        long event = a.eventTimeMicros(f, r);
+        if (event != Long.MIN_VALUE) {
+          g.writeStringField(c.eventTimeColumn(), instant(event));
+        }
+      }
+      for (int v = 0; v < logged.views.size(); v++) {
+        long newest = applied.applyAsLong(logged.views.get(v));
+        if (newest != Long.MIN_VALUE) {
+          g.writeStringField(
+              logged.layout.appliedColumn(logged.layout.views().get(v)), instant(newest));
+        }
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static String instant(long micros) {
+    return Micros.toInstant(micros).toString();
+  }
+
+  private static byte[] keyBytes(List<Object> key) {
+    StringBuilder b = new StringBuilder();
+    for (Object k : key) {
+      b.append(
+              k instanceof ByteString bs ? Base64.getEncoder().encodeToString(bs.toByteArray()) : k)
+          .append('\u0000');
+    }
+    return b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private Counter counter(String name, String service, String reason) {
+    List<String> id = reason == null ? List.of(name, service) : List.of(name, service, reason);
+    return counters.computeIfAbsent(
+        id,
+        k -> {
+          Counter.Builder b =
+              Counter.builder(name)
+                  .description(
+                      reason == null
+                          ? "Served vectors written to the feature log, by feature service"
+                          : "Served vectors the feature log dropped, by feature service and reason")
+                  .tag("service", service);
+          if (reason != null) {
+            b.tag("reason", reason);
+          }
+          return b.register(meters);
+        });
+  }
+
+  /** Sends what is buffered; for tests and shutdown. */
+  public void flush() {
+    producer.flush();
+  }
+
+  @Override
+  public void close() {
+    producer.close(Duration.ofSeconds(5));
+  }
+}
