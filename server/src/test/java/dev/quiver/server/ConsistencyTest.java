@@ -99,7 +99,9 @@ class ConsistencyTest {
         QuiverServer server =
             QuiverServer.start(
                 TestCluster.options(repo, kafka.bootstrapServers())
-                    .withOfflineCommitInterval(Duration.ofHours(1)));
+                    .withOfflineCommitInterval(Duration.ofHours(1))
+                    .withMetricsPort(QuiverServer.ANY_FREE_PORT)
+                    .withMonitorInterval(Duration.ofMillis(200)));
         QuiverClient client = TestCluster.client(server)) {
       List<Long> offsets = TestCluster.send(producer, "txns", events);
       TestCluster.awaitApplied(server, "txns", offsets.get(offsets.size() - 1) + 1);
@@ -244,6 +246,19 @@ class ConsistencyTest {
       for (String card : corrupted) {
         assertThat(fails.out()).contains("key [" + card + "]");
       }
+      // The latest verify is what the server publishes for the consistency alert.
+      String ratio =
+          "quiver_consistency_mismatch_ratio{feature=\"card__amount\",service=\"model\"}";
+      TestCluster.await(
+          () -> MetricsTest.scrape(server).getOrDefault(ratio, -1.0) == 7.0 / CARDS,
+          ratio + " = 0.007");
+      Map<String, Double> m = MetricsTest.scrape(server);
+      assertThat(m.get("quiver_feature_log_records_total{service=\"model\"}")).isEqualTo(11_500.0);
+      assertThat(
+              m.get(
+                  "quiver_consistency_mismatch_ratio{feature=\"card__country\",service=\"model\"}"))
+          .isEqualTo((double) aged.size() / CARDS);
+      assertThat(m.keySet()).noneMatch(k -> k.startsWith("quiver_feature_log_dropped_total"));
     }
   }
 

@@ -53,6 +53,11 @@ public final class AlertRules {
   public static final String DRIFT =
       NAMES.name(dev.quiver.server.monitor.LiveProfiles.DRIFT, Meter.Type.GAUGE, null);
 
+  /** The share of a feature's logged vectors the training set does not reproduce. */
+  public static final String CONSISTENCY =
+      NAMES.name(
+          dev.quiver.server.monitor.ConsistencyResults.MISMATCH_RATIO, Meter.Type.GAUGE, null);
+
   /** Lag, in records, past which a lag that keeps growing is worth an alert. */
   static final long LAG_FLOOR = 10_000;
 
@@ -161,6 +166,27 @@ public final class AlertRules {
                   + " are NOT_FOUND: the model gets defaults instead of features. Check that"
                   + " its callers send the join keys as they are produced, and which view"
                   + " (quiver_lookup_values_total by view) misses them."));
+      if (svc.hasLogging()) {
+        rules.add(
+            new Rule(
+                "QuiverConsistencyMismatch",
+                "max by (service, feature) ("
+                    + CONSISTENCY
+                    + "{service="
+                    + quote(service)
+                    + "}) > 0",
+                Duration.ZERO,
+                labels,
+                "Served values of service " + service + " differ from its training set",
+                "The latest quiver verify of service "
+                    + service
+                    + " found {{ $value | humanizePercentage }} of the logged values of"
+                    + " {{ $labels.feature }} that the point-in-time export does not reproduce (lag"
+                    + " excluded): the model is served other features than it is trained on. Run"
+                    + " quiver verify --service "
+                    + service
+                    + " for the worst examples and their keys."));
+      }
       DriftSettings drift = DriftSettings.of(svc);
       if (drift.sampleRate() > 0) {
         rules.add(
@@ -344,6 +370,33 @@ public final class AlertRules {
                 "{{ $labels.feature }}", "v__f",
                 "{{ $labels.window }}", "1h",
                 "{{ $value }}", String.valueOf(threshold * 2)));
+      } else if (r.alert().equals("QuiverConsistencyMismatch")) {
+        String service = r.labels().get("service");
+        String series = CONSISTENCY + "{service=" + quote(service) + ",feature=\"v__f\"}";
+        y.append("  - interval: 1m\n    input_series:\n");
+        // Clean for 10 minutes, then a verify finds 2% of the values differ.
+        y.append("      - series: ")
+            .append(quote(series))
+            .append("\n        values: ")
+            .append(quote("0x10 0.02x10"))
+            .append('\n');
+        y.append("    alert_rule_test:\n");
+        y.append(
+            "      - eval_time: 9m\n        alertname: QuiverConsistencyMismatch\n        exp_alerts: []\n");
+        y.append(
+            "      - eval_time: 15m\n        alertname: QuiverConsistencyMismatch\n        exp_alerts:\n");
+        y.append("          - exp_labels:\n");
+        Map<String, String> labels = new LinkedHashMap<>(r.labels());
+        labels.put("feature", "v__f");
+        labels.forEach(
+            (k, v) ->
+                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
+        annotations(
+            y,
+            r,
+            Map.of(
+                "{{ $labels.feature }}", "v__f",
+                "{{ $value | humanizePercentage }}", "2%"));
       } else if (r.alert().equals("QuiverDeadLetters")) {
         String source = r.labels().get("source");
         y.append("  - interval: 1m\n    input_series:\n");
