@@ -438,6 +438,12 @@ public final class OnlineLookupBench implements Callable<Integer> {
     }
   }
 
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
   Process startServer(Path repo) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -452,6 +458,11 @@ public final class OnlineLookupBench implements Callable<Integer> {
             "--embedded-kafka",
             "--port",
             "0",
+            "--flight-port",
+            "0",
+            // A free port, so a server already on the default one does not stop the run.
+            "--metrics-port",
+            String.valueOf(freePort()),
             "--host",
             "127.0.0.1",
             "--cache-mb",

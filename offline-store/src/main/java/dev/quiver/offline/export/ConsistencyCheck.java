@@ -305,11 +305,7 @@ public final class ConsistencyCheck {
     Path out = dir.resolve("training.parquet");
     List<ExportWriter.Column> columns = new ArrayList<>();
     for (Field k : layout.keys()) {
-      ScalarType t = k.getType().getScalar();
-      columns.add(
-          new ExportWriter.Column(
-              k.getName(),
-              Types.of(t == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : t)));
+      columns.add(ExportWriter.Column.ofKey(k));
     }
     columns.add(
         new ExportWriter.Column(

@@ -30,7 +30,23 @@ import org.apache.parquet.schema.Types;
 public abstract class ExportWriter implements AutoCloseable {
 
   /** A column and its type. */
-  public record Column(String name, ValueType type) {}
+  public record Column(String name, ValueType type) {
+    /**
+     * The column of a join key: int32 keys are written as int64, the one form every path holds join
+     * keys in (Long).
+     */
+    public static Column ofKey(dev.quiver.proto.v1.Field key) {
+      return new Column(key.getName(), keyType(key.getType().getScalar()));
+    }
+
+    /** The exported type of a join key of type {@code t}. */
+    public static ValueType keyType(dev.quiver.proto.v1.ScalarType t) {
+      return dev.quiver.registry.Types.of(
+          t == dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_INT32
+              ? dev.quiver.proto.v1.ScalarType.SCALAR_TYPE_INT64
+              : t);
+    }
+  }
 
   final Path target;
   final Path temp;

@@ -63,11 +63,7 @@ public final class LoggedExport {
     FeatureLog.Layout layout = layout(registry, service);
     List<ExportWriter.Column> columns = new ArrayList<>();
     for (Field k : layout.keys()) {
-      ScalarType t = k.getType().getScalar();
-      columns.add(
-          new ExportWriter.Column(
-              k.getName(),
-              Types.of(t == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : t)));
+      columns.add(ExportWriter.Column.ofKey(k));
     }
     columns.add(new ExportWriter.Column(REQUEST_TIME, Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP)));
     columns.add(new ExportWriter.Column(REGISTRY_VERSION, Types.of(ScalarType.SCALAR_TYPE_INT64)));

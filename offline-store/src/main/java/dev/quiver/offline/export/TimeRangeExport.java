@@ -48,11 +48,7 @@ public final class TimeRangeExport {
     List<String> keys = new ArrayList<>();
     for (Field k : dev.quiver.registry.semantics.JoinKeys.of(registry, v)) {
       keys.add(k.getName());
-      ScalarType t = k.getType().getScalar();
-      columns.add(
-          new ExportWriter.Column(
-              k.getName(),
-              Types.of(t == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : t)));
+      columns.add(ExportWriter.Column.ofKey(k));
     }
     columns.add(new ExportWriter.Column("event_ts", Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP)));
     List<String> features = new ArrayList<>();

@@ -348,8 +348,7 @@ public final class TrainingSetExport {
       return Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP);
     }
     if (keyTypes.containsKey(column)) {
-      ScalarType k = keyTypes.get(column);
-      return Types.of(k == ScalarType.SCALAR_TYPE_INT32 ? ScalarType.SCALAR_TYPE_INT64 : k);
+      return ExportWriter.Column.keyType(keyTypes.get(column));
     }
     return others.get(column);
   }
