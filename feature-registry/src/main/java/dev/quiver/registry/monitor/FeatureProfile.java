@@ -110,20 +110,7 @@ public final class FeatureProfile {
    * the training set holds null where serving finds nothing.
    */
   public void add(dev.quiver.proto.v1.Value value) {
-    add(
-        switch (value.getKindCase()) {
-          case INT32_VALUE -> (Object) (long) value.getInt32Value();
-          case INT64_VALUE -> value.getInt64Value();
-          case FLOAT_VALUE -> (double) value.getFloatValue();
-          case DOUBLE_VALUE -> value.getDoubleValue();
-          case BOOL_VALUE -> value.getBoolValue();
-          case STRING_VALUE -> value.getStringValue();
-          case BYTES_VALUE -> value.getBytesValue();
-          case TIMESTAMP_VALUE -> Micros.toInstant(Micros.of(value.getTimestampValue()));
-          case KIND_NOT_SET, NULL_VALUE -> null;
-          // Lists are counted, not sketched.
-          default -> Boolean.TRUE;
-        });
+    add(dev.quiver.proto.JavaValues.toJava(value));
   }
 
   /** Adds everything {@code other} holds: profiles merge. */

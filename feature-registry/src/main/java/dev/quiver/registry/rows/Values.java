@@ -107,36 +107,6 @@ public final class Values {
     return b.build();
   }
 
-  /**
-   * The Java form of a {@code Value}, as {@link #toProto} takes it: Boolean, Integer (int32), Long,
-   * Float, Double, String, ByteString, Instant, or a List of those; null for an explicit null or a
-   * value with no kind.
-   */
-  public static Object fromProto(Value v) {
-    return switch (v.getKindCase()) {
-      case BOOL_VALUE -> v.getBoolValue();
-      case INT32_VALUE -> v.getInt32Value();
-      case INT64_VALUE -> v.getInt64Value();
-      case FLOAT_VALUE -> v.getFloatValue();
-      case DOUBLE_VALUE -> v.getDoubleValue();
-      case STRING_VALUE -> v.getStringValue();
-      case BYTES_VALUE -> v.getBytesValue();
-      case TIMESTAMP_VALUE -> Micros.toInstant(Micros.of(v.getTimestampValue()));
-      case BOOL_LIST_VALUE -> List.copyOf(v.getBoolListValue().getValuesList());
-      case INT32_LIST_VALUE -> List.copyOf(v.getInt32ListValue().getValuesList());
-      case INT64_LIST_VALUE -> List.copyOf(v.getInt64ListValue().getValuesList());
-      case FLOAT_LIST_VALUE -> List.copyOf(v.getFloatListValue().getValuesList());
-      case DOUBLE_LIST_VALUE -> List.copyOf(v.getDoubleListValue().getValuesList());
-      case STRING_LIST_VALUE -> List.copyOf(v.getStringListValue().getValuesList());
-      case BYTES_LIST_VALUE -> List.copyOf(v.getBytesListValue().getValuesList());
-      case TIMESTAMP_LIST_VALUE ->
-          v.getTimestampListValue().getValuesList().stream()
-              .map(t -> (Object) Micros.toInstant(Micros.of(t)))
-              .toList();
-      case NULL_VALUE, KIND_NOT_SET -> null;
-    };
-  }
-
   /** The timestamp of {@code i}, in the one unit of time: sub-microsecond digits dropped. */
   public static Timestamp timestamp(Instant i) {
     return Micros.timestamp(Micros.of(i));

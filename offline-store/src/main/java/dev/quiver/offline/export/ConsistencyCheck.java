@@ -276,7 +276,7 @@ public final class ConsistencyCheck {
     if (v == null) {
       return status == null || status == FeatureStatus.PRESENT ? "null" : status.name();
     }
-    Object java = Values.fromProto(v);
+    Object java = dev.quiver.proto.JavaValues.toJava(v);
     String text = String.valueOf(java);
     return text.length() > 80 ? text.substring(0, 77) + "..." : text;
   }

@@ -8,7 +8,6 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.registry.Types;
 import dev.quiver.registry.monitor.FeatureLog;
-import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.semantics.Micros;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -87,7 +86,9 @@ public final class LoggedExport {
         row[i++] = v.registryVersion();
         for (int c = 0; c < n; c++) {
           Object value =
-              v.statuses()[c] == FeatureStatus.PRESENT ? Values.fromProto(v.values()[c]) : null;
+              v.statuses()[c] == FeatureStatus.PRESENT
+                  ? dev.quiver.proto.JavaValues.toJava(v.values()[c])
+                  : null;
           if (value == null) {
             nulls[c]++;
           }

@@ -288,9 +288,10 @@ public final class AlertRules {
   }
 
   /**
-   * {@code promtool test rules} unit tests of {@link #rules}: for each view with a freshness
-   * objective, a view that stays fresh (no alert) and one that goes stale (the alert fires, with
-   * its labels); for each source, dead letters arriving (fires) and none (does not).
+   * {@code promtool test rules} unit tests of {@link #rules}: for each alert, input series under
+   * which it stays quiet, then fires with its labels and annotations: a view that goes stale past
+   * its objective, dead letters arriving, a feature's PSI going over its service's threshold, a
+   * verify finding mismatches.
    */
   public static String tests(RegistrySnapshot registry, String rulesFile) {
     StringBuilder y = new StringBuilder();
@@ -305,121 +306,118 @@ public final class AlertRules {
       }
     }
     for (Rule r : of(registry)) {
-      if (r.alert().equals("QuiverViewStale")) {
-        String view = r.labels().get("view");
-        long objective = objectives.get(view).toSeconds();
-        y.append("  - interval: 1m\n    input_series:\n");
-        // Fresh for 10 minutes (30 s old at each scrape), then growing older by a minute a minute.
-        y.append("      - series: ")
-            .append(quote(FRESHNESS + "{view=" + quote(view) + "}"))
-            .append("\n        values: ")
-            .append(quote("30x10 " + (objective + 60) + "+60x10"))
-            .append('\n');
-        y.append("    alert_rule_test:\n");
-        y.append(
-            "      - eval_time: 10m\n        alertname: QuiverViewStale\n        exp_alerts: []\n");
-        y.append(
-            "      - eval_time: 14m\n        alertname: QuiverViewStale\n        exp_alerts:\n");
-        y.append("          - exp_labels:\n");
-        r.labels()
-            .forEach(
-                (k, v) ->
-                    y.append("              ")
-                        .append(k)
-                        .append(": ")
-                        .append(quote(v))
-                        .append('\n'));
-        annotations(y, r, Map.of());
-      } else if (r.alert().equals("QuiverFeatureDrift")) {
-        String service = r.labels().get("service");
-        double threshold =
-            DriftSettings.of(
-                    registry.getFeatureServicesList().stream()
-                        .filter(x -> x.getName().equals(service))
-                        .findFirst()
-                        .orElseThrow())
-                .psiAlert();
-        String series =
-            DRIFT
-                + "{service="
-                + quote(service)
-                + ",feature=\"v__f\",statistic=\"psi\",window=\"1h\"}";
-        y.append("  - interval: 1m\n    input_series:\n");
-        // Under the threshold for 10 minutes, then over it.
-        y.append("      - series: ")
-            .append(quote(series))
-            .append("\n        values: ")
-            .append(quote(threshold / 2 + "x10 " + threshold * 2 + "x30"))
-            .append('\n');
-        y.append("    alert_rule_test:\n");
-        y.append(
-            "      - eval_time: 20m\n        alertname: QuiverFeatureDrift\n        exp_alerts: []\n");
-        y.append(
-            "      - eval_time: 30m\n        alertname: QuiverFeatureDrift\n        exp_alerts:\n");
-        y.append("          - exp_labels:\n");
-        Map<String, String> labels = new LinkedHashMap<>(r.labels());
-        labels.put("feature", "v__f");
-        labels.put("window", "1h");
-        labels.forEach(
-            (k, v) ->
-                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
-        annotations(
-            y,
-            r,
-            Map.of(
-                "{{ $labels.feature }}", "v__f",
-                "{{ $labels.window }}", "1h",
-                "{{ $value }}", String.valueOf(threshold * 2)));
-      } else if (r.alert().equals("QuiverConsistencyMismatch")) {
-        String service = r.labels().get("service");
-        String series = CONSISTENCY + "{service=" + quote(service) + ",feature=\"v__f\"}";
-        y.append("  - interval: 1m\n    input_series:\n");
-        // Clean for 10 minutes, then a verify finds 2% of the values differ.
-        y.append("      - series: ")
-            .append(quote(series))
-            .append("\n        values: ")
-            .append(quote("0x10 0.02x10"))
-            .append('\n');
-        y.append("    alert_rule_test:\n");
-        y.append(
-            "      - eval_time: 9m\n        alertname: QuiverConsistencyMismatch\n        exp_alerts: []\n");
-        y.append(
-            "      - eval_time: 15m\n        alertname: QuiverConsistencyMismatch\n        exp_alerts:\n");
-        y.append("          - exp_labels:\n");
-        Map<String, String> labels = new LinkedHashMap<>(r.labels());
-        labels.put("feature", "v__f");
-        labels.forEach(
-            (k, v) ->
-                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
-        annotations(
-            y,
-            r,
-            Map.of(
-                "{{ $labels.feature }}", "v__f",
-                "{{ $value | humanizePercentage }}", "2%"));
-      } else if (r.alert().equals("QuiverDeadLetters")) {
-        String source = r.labels().get("source");
-        y.append("  - interval: 1m\n    input_series:\n");
-        y.append("      - series: ")
-            .append(quote(DEAD_LETTERS + "{source=" + quote(source) + ",reason=\"wrong_type\"}"))
-            .append("\n        values: ")
-            .append(quote("0x10 0+5x20"))
-            .append('\n');
-        y.append("    alert_rule_test:\n");
-        y.append(
-            "      - eval_time: 10m\n        alertname: QuiverDeadLetters\n        exp_alerts: []\n");
-        y.append(
-            "      - eval_time: 20m\n        alertname: QuiverDeadLetters\n        exp_alerts:\n");
-        y.append("          - exp_labels:\n");
-        Map<String, String> labels = new LinkedHashMap<>(r.labels());
-        labels.put("reason", "wrong_type");
-        labels.forEach(
-            (k, v) ->
-                y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
-        annotations(y, r, Map.of("{{ $labels.reason }}", "wrong_type"));
+      switch (r.alert()) {
+        case "QuiverViewStale" -> {
+          String view = r.labels().get("view");
+          long objective = objectives.get(view).toSeconds();
+          // Fresh for 10 minutes (30 s old at each scrape), then older by a minute a minute.
+          test(
+              y,
+              r,
+              FRESHNESS + "{view=" + quote(view) + "}",
+              "30x10 " + (objective + 60) + "+60x10",
+              "10m",
+              "14m",
+              Map.of(),
+              Map.of());
+        }
+        case "QuiverDeadLetters" ->
+            test(
+                y,
+                r,
+                DEAD_LETTERS
+                    + "{source="
+                    + quote(r.labels().get("source"))
+                    + ",reason=\"wrong_type\"}",
+                "0x10 0+5x20",
+                "10m",
+                "20m",
+                Map.of("reason", "wrong_type"),
+                Map.of("{{ $labels.reason }}", "wrong_type"));
+        case "QuiverFeatureDrift" -> {
+          String service = r.labels().get("service");
+          double threshold =
+              DriftSettings.of(
+                      registry.getFeatureServicesList().stream()
+                          .filter(x -> x.getName().equals(service))
+                          .findFirst()
+                          .orElseThrow())
+                  .psiAlert();
+          // Under the threshold for 10 minutes, then over it for longer than the hold.
+          test(
+              y,
+              r,
+              DRIFT
+                  + "{service="
+                  + quote(service)
+                  + ",feature=\"v__f\",statistic=\"psi\",window=\"1h\"}",
+              threshold / 2 + "x10 " + threshold * 2 + "x30",
+              "20m",
+              "30m",
+              Map.of("feature", "v__f", "window", "1h"),
+              Map.of(
+                  "{{ $labels.feature }}", "v__f",
+                  "{{ $labels.window }}", "1h",
+                  "{{ $value }}", String.valueOf(threshold * 2)));
+        }
+        case "QuiverConsistencyMismatch" ->
+            // Clean for 10 minutes, then a verify finds 2% of the values differ.
+            test(
+                y,
+                r,
+                CONSISTENCY + "{service=" + quote(r.labels().get("service")) + ",feature=\"v__f\"}",
+                "0x10 0.02x10",
+                "9m",
+                "15m",
+                Map.of("feature", "v__f"),
+                Map.of(
+                    "{{ $labels.feature }}", "v__f",
+                    "{{ $value | humanizePercentage }}", "2%"));
+        default -> {
+          // Rules over rates of several series (lag, NOT_FOUND) are checked by promtool check.
+        }
       }
     }
     return y.toString();
+  }
+
+  /**
+   * One test of {@code r}: {@code series} takes {@code values} (promtool's expanding notation) a
+   * minute apart; at {@code quietAt} the alert is not firing, at {@code firingAt} it fires once,
+   * with the rule's labels plus {@code extraLabels} and its annotations' templates filled.
+   */
+  private static void test(
+      StringBuilder y,
+      Rule r,
+      String series,
+      String values,
+      String quietAt,
+      String firingAt,
+      Map<String, String> extraLabels,
+      Map<String, String> filled) {
+    y.append("  - interval: 1m\n    input_series:\n");
+    y.append("      - series: ")
+        .append(quote(series))
+        .append("\n        values: ")
+        .append(quote(values))
+        .append('\n');
+    y.append("    alert_rule_test:\n");
+    y.append("      - eval_time: ")
+        .append(quietAt)
+        .append("\n        alertname: ")
+        .append(r.alert())
+        .append("\n        exp_alerts: []\n");
+    y.append("      - eval_time: ")
+        .append(firingAt)
+        .append("\n        alertname: ")
+        .append(r.alert())
+        .append("\n        exp_alerts:\n");
+    y.append("          - exp_labels:\n");
+    Map<String, String> labels = new LinkedHashMap<>(r.labels());
+    labels.putAll(extraLabels);
+    labels.forEach(
+        (k, v) -> y.append("              ").append(k).append(": ").append(quote(v)).append('\n'));
+    annotations(y, r, filled);
   }
 
   /** The annotations an alert of {@code r} carries, its templates filled as {@code filled} says. */

@@ -5,7 +5,6 @@ import dev.quiver.offline.export.ExportWriter;
 import dev.quiver.offline.export.TrainingSetExport;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.semantics.OfflineLayout;
-import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.server.RepoSettings;
 import dev.quiver.server.ServiceBaselines;
 import java.io.IOException;
@@ -127,50 +126,40 @@ final class ExportCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     checkArguments();
     RepoSettings settings = RepoSettings.read(repo);
-    DirectoryRegistryStore store = new DirectoryRegistryStore(settings.registryDir());
-    RegistrySnapshot registry = store.latest().orElse(null);
+    RegistrySnapshot registry = AppliedRegistry.latest(settings, err).orElse(null);
     if (registry == null) {
-      err.println(
-          "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
       return QuiverCommand.FAILED;
     }
-    if (logged != null) {
-      if (start == null || end == null || entities != null || what != null || view != null) {
+    if (logged != null || view != null) {
+      if (start == null
+          || end == null
+          || entities != null
+          || what != null
+          || (logged != null && view != null)) {
         throw new picocli.CommandLine.ParameterException(
             spec.commandLine(),
-            "--logged takes --start and --end, and no --entities, --service, --features or --view");
+            (logged != null ? "--logged" : "--view")
+                + " takes --start and --end, and no --entities, --service, --features"
+                + (logged != null ? " or --view" : " or --logged"));
       }
+      String project = registry.getProject().getName();
       try {
         TrainingSetExport.Summary s =
-            dev.quiver.offline.export.LoggedExport.run(
-                registry,
-                OfflineLayout.featureLogRoot(settings.dataDir(), registry.getProject().getName()),
-                logged,
-                start,
-                end,
-                out);
-        printSummary(s, registry);
-        return 0;
-      } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
-        err.println("error: " + e.getMessage());
-        return QuiverCommand.FAILED;
-      }
-    }
-    if (view != null) {
-      if (start == null || end == null || entities != null || what != null) {
-        throw new picocli.CommandLine.ParameterException(
-            spec.commandLine(),
-            "--view takes --start and --end, and no --entities, --service or --features");
-      }
-      try {
-        TrainingSetExport.Summary s =
-            dev.quiver.offline.export.TimeRangeExport.run(
-                registry,
-                OfflineLayout.projectRoot(settings.dataDir(), registry.getProject().getName()),
-                view,
-                start,
-                end,
-                out);
+            logged != null
+                ? dev.quiver.offline.export.LoggedExport.run(
+                    registry,
+                    OfflineLayout.featureLogRoot(settings.dataDir(), project),
+                    logged,
+                    start,
+                    end,
+                    out)
+                : dev.quiver.offline.export.TimeRangeExport.run(
+                    registry,
+                    OfflineLayout.projectRoot(settings.dataDir(), project),
+                    view,
+                    start,
+                    end,
+                    out);
         printSummary(s, registry);
         return 0;
       } catch (IllegalArgumentException | IOException | UncheckedIOException e) {

@@ -5,7 +5,6 @@ import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.monitor.Baseline;
 import dev.quiver.registry.monitor.DriftSettings;
 import dev.quiver.registry.monitor.DriftTable;
-import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.util.Messages;
 import dev.quiver.server.RepoSettings;
 import java.io.IOException;
@@ -77,11 +76,8 @@ final class MonitorCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       RepoSettings settings = RepoSettings.read(repo);
-      Optional<RegistrySnapshot> registry =
-          new DirectoryRegistryStore(settings.registryDir()).latest();
+      Optional<RegistrySnapshot> registry = AppliedRegistry.latest(settings, err);
       if (registry.isEmpty()) {
-        err.println(
-            "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
         return QuiverCommand.FAILED;
       }
       String project = registry.get().getProject().getName();

@@ -3,7 +3,6 @@ package dev.quiver.server.cli;
 import dev.quiver.offline.export.ConsistencyCheck;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.semantics.OfflineLayout;
-import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.server.RepoSettings;
 import dev.quiver.server.monitor.ConsistencyResults;
 import java.io.IOException;
@@ -86,11 +85,8 @@ final class VerifyCommand implements Callable<Integer> {
           spec.commandLine(), "--max-mismatch-ratio is a share from 0 to 1; --examples at least 0");
     }
     RepoSettings settings = RepoSettings.read(repo);
-    Optional<RegistrySnapshot> registry =
-        new DirectoryRegistryStore(settings.registryDir()).latest();
+    Optional<RegistrySnapshot> registry = AppliedRegistry.latest(settings, err);
     if (registry.isEmpty()) {
-      err.println(
-          "error: nothing has been applied to " + settings.registryDir() + "; run quiver apply");
       return QuiverCommand.FAILED;
     }
     String project = registry.get().getProject().getName();
