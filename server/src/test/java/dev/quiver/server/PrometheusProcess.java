@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * A real Prometheus server (Debian's {@code prometheus}, which {@code .ci/run} installs) on
  * loopback, scraping one target every second and evaluating rules every second. Closing stops it.
  */
-final class PrometheusProcess implements AutoCloseable {
+public final class PrometheusProcess implements AutoCloseable {
   private final Process process;
   private final URI api;
 
@@ -20,7 +20,8 @@ final class PrometheusProcess implements AutoCloseable {
   }
 
   /** Starts Prometheus in {@code dir}, scraping {@code 127.0.0.1:targetPort}, with rule files. */
-  static PrometheusProcess start(Path dir, int targetPort, Path... ruleFiles) throws IOException {
+  public static PrometheusProcess start(Path dir, int targetPort, Path... ruleFiles)
+      throws IOException {
     Path config = dir.resolve("prometheus.yml");
     StringBuilder rules = new StringBuilder();
     for (Path r : ruleFiles) {
@@ -53,7 +54,7 @@ final class PrometheusProcess implements AutoCloseable {
   }
 
   /** The HTTP API's base, {@code .../api/v1/}. */
-  URI api() {
+  public URI api() {
     return api;
   }
 

@@ -14,9 +14,10 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  *
  * <ul>
  *   <li>Bins: numbers fall into the baseline's deciles (10 bins, edges at its 10th...90th
- *       percentiles, a bin holding values up to and including its upper edge); strings and other
- *       items into the baseline's {@link #TOP_ITEMS} most frequent values plus "other". Nulls are
- *       one more bin on both kinds, so a surge of nulls is drift too.
+ *       percentiles, a bin holding values up to and including its upper edge; equal deciles, as a
+ *       discrete feature has, are one edge); strings and other items into the baseline's {@link
+ *       #TOP_ITEMS} most frequent values plus "other". Nulls are one more bin on both kinds, so a
+ *       surge of nulls is drift too.
  *   <li>PSI: {@code sum((a - e) * ln(a / e))} over the bins, {@code e} the baseline's share and
  *       {@code a} the live one; an empty bin counts as {@link #EPSILON} (as Chronon and Hopsworks
  *       do), so one empty bin does not make it infinite.
@@ -70,7 +71,9 @@ public final class Drift {
           baseline.quantiles().isEmpty()
               ? new double[0]
               : baseline.quantiles().getQuantiles(DECILES, QuantileSearchCriteria.INCLUSIVE);
-      return new Bins(edges, null);
+      // A discrete feature (a count, a flag held as a number) repeats deciles; equal edges are one
+      // edge, as the bins between them could hold no value in either profile.
+      return new Bins(Arrays.stream(edges).distinct().toArray(), null);
     }
     List<String> top = new ArrayList<>();
     ItemsSketch.Row<String>[] rows =

@@ -118,6 +118,27 @@ class DriftTest {
   }
 
   @Test
+  void discreteValuesRepeatingDecilesAreBinnedByTheirDistinctEdges() {
+    // Counts of a few values: most deciles of the baseline are equal.
+    Random r = new Random(5);
+    List<Double> training = new ArrayList<>();
+    List<Double> live = new ArrayList<>();
+    for (int i = 0; i < 6_000; i++) {
+      training.add((double) Math.min(4, (int) Math.abs(r.nextGaussian() * 1.5)));
+      live.add((double) Math.min(4, (int) Math.abs(r.nextGaussian() * 3)));
+    }
+    FeatureProfile baseline = numbers(training);
+    Drift.Bins bins = Drift.bins(baseline);
+    assertThat(bins.edges()).hasSizeLessThan(9).isSorted().doesNotHaveDuplicates();
+
+    Drift.Report report = Drift.compare(baseline, numbers(live));
+    double exact = exactPsi(exactShares(training, bins), exactShares(live, bins));
+    assertThat(report.psi().get()).isCloseTo(exact, within(0.01 + 0.05 * exact));
+    assertThat(report.psi().get()).isGreaterThan(0.25);
+    assertThat(Drift.compare(baseline, numbers(training)).psi().get()).isLessThan(0.01);
+  }
+
+  @Test
   void nothingIsReportedBelowTheMinimumSampleSize() {
     Random r = new Random(3);
     FeatureProfile baseline = numbers(normal(r, 5_000, 0, 1, 0));

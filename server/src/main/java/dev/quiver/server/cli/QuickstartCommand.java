@@ -4,9 +4,12 @@ import com.google.protobuf.Timestamp;
 import dev.quiver.client.OnlineRequest;
 import dev.quiver.client.OnlineResult;
 import dev.quiver.client.QuiverClient;
+import dev.quiver.proto.v1.FeatureService;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.FeatureRepo;
+import dev.quiver.registry.monitor.Baseline;
+import dev.quiver.registry.monitor.DriftSettings;
 import dev.quiver.registry.plan.Plan;
 import dev.quiver.registry.plan.Planner;
 import dev.quiver.registry.rows.SourcePartition;
@@ -15,6 +18,7 @@ import dev.quiver.server.QuiverServer;
 import dev.quiver.server.RepoSettings;
 import dev.quiver.server.quickstart.PaymentsEvents;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +48,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Start a real Kafka broker in-process, apply examples/payments, stream realistic payment",
       "events through the broker, wait until they are servable, print a lookup, and keep serving",
-      "until interrupted (--exit stops after the lookup)."
+      "until interrupted (--exit stops after the lookup).",
+      "--shift then walks through drift: it records a training baseline of fraud_model_v1, streams",
+      "transactions whose amounts have shifted, looks the cards up again, and prints quiver",
+      "monitor drift."
     })
 final class QuickstartCommand implements Callable<Integer> {
   @Option(
@@ -59,8 +66,37 @@ final class QuickstartCommand implements Callable<Integer> {
       description = "Transactions to generate. Default: ${DEFAULT-VALUE}.")
   int events = 20_000;
 
-  @Option(names = "--exit", description = "Stop after printing the lookup.")
+  @Option(
+      names = "--exit",
+      description = "Stop after printing the lookup (with --shift: after the drift table).")
   boolean exit;
+
+  @Option(
+      names = "--shift",
+      description =
+          "After the lookup: export a training set of fraud_model_v1 (recording its drift"
+              + " baseline), stream transactions with shifted amounts, look every card up, and"
+              + " print quiver monitor drift.")
+  boolean shift;
+
+  @Option(
+      names = "--shift-factor",
+      paramLabel = "F",
+      description =
+          "With --shift: what the shifted transactions' amounts are multiplied by. Default:"
+              + " ${DEFAULT-VALUE}.")
+  double shiftFactor = 3.0;
+
+  /** The service the drift walkthrough trains, serves and monitors. */
+  static final String SERVICE = "fraud_model_v1";
+
+  /** Cards and merchants the quickstart generates events for. */
+  static final int CARDS = 200;
+
+  static final int MERCHANTS = 40;
+
+  /** The name the walkthrough records its baseline under: running it again replaces it. */
+  static final String BASELINE = "quickstart";
 
   @Option(
       names = "--port",
@@ -73,6 +109,10 @@ final class QuickstartCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (!(shiftFactor > 0) || Double.isInfinite(shiftFactor)) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--shift-factor must be a positive number, not " + shiftFactor);
+    }
     if (!Files.isRegularFile(repo.resolve("quiver.yaml"))) {
       spec.commandLine()
           .getErr()
@@ -132,7 +172,11 @@ final class QuickstartCommand implements Callable<Integer> {
             .withEmbeddedKafka(true)
             .withGrpcPort(grpcPort)
             .withFlightPort(
-                QuiverServer.portFree(settings.flightPort()) ? settings.flightPort() : 0);
+                QuiverServer.portFree(settings.flightPort()) ? settings.flightPort() : 0)
+            .withMetricsPort(
+                settings.metricsPort() == 0 || QuiverServer.portFree(settings.metricsPort())
+                    ? settings.metricsPort()
+                    : QuiverServer.ANY_FREE_PORT);
     try (QuiverServer server = QuiverServer.start(serverOptions)) {
       out.printf(
           "2. Started a Kafka broker at %s and quiver serve on port %d (data in %s).%n",
@@ -141,22 +185,14 @@ final class QuickstartCommand implements Callable<Integer> {
 
       // 3. Events through the broker.
       Instant now = Instant.now();
-      PaymentsEvents generator = new PaymentsEvents(now.toEpochMilli(), 200, 40);
+      PaymentsEvents generator = new PaymentsEvents(now.toEpochMilli(), CARDS, MERCHANTS);
       Map<String, String> topics = new HashMap<>();
       for (Source s : loaded.definition().getSourcesList()) {
         topics.put(s.getName(), s.getKafka().getTopic());
       }
       Map<String, Map<Integer, Long>> ends = new LinkedHashMap<>();
       long started = System.nanoTime();
-      try (KafkaProducer<byte[], byte[]> producer =
-          new KafkaProducer<>(
-              Map.of(
-                  ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                  server.bootstrapServers(),
-                  ProducerConfig.LINGER_MS_CONFIG,
-                  5),
-              new ByteArraySerializer(),
-              new ByteArraySerializer())) {
+      try (KafkaProducer<byte[], byte[]> producer = producer(server)) {
         ends.put(
             "transactions",
             send(
@@ -188,11 +224,7 @@ final class QuickstartCommand implements Callable<Integer> {
         cards.add(PaymentsEvents.card(i));
         merchants.add(PaymentsEvents.merchant(i));
       }
-      try (QuiverClient client =
-          QuiverClient.builder()
-              .target("localhost:" + server.grpcPort())
-              .defaultDeadline(Duration.ofSeconds(5))
-              .build()) {
+      try (QuiverClient client = client(server)) {
         OnlineResult r =
             client.getOnlineFeatures(
                 OnlineRequest.forService("fraud_model_v1")
@@ -210,6 +242,13 @@ final class QuickstartCommand implements Callable<Integer> {
               + "  python3 examples/flight/training_set.py grpc://localhost:%d   # a training set over Arrow Flight (pyarrow)%n",
           repo, server.flightPort());
       out.flush();
+      if (shift) {
+        int code =
+            walkThroughDrift(server, settings, loaded, generator, topics.get("transactions"));
+        if (code != 0) {
+          return code;
+        }
+      }
       if (exit) {
         return 0;
       }
@@ -220,6 +259,241 @@ final class QuickstartCommand implements Callable<Integer> {
       stop.await();
       return 0;
     }
+  }
+
+  /**
+   * The drift walkthrough, once the example's events are servable: a baseline, shifted events,
+   * lookups, and the drift table. Returns the command's exit code (0 when the walkthrough ran,
+   * whatever drift it shows).
+   */
+  private int walkThroughDrift(
+      QuiverServer server,
+      RepoSettings settings,
+      FeatureRepo loaded,
+      PaymentsEvents generator,
+      String topic)
+      throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    FeatureService service =
+        loaded.definition().getFeatureServicesList().stream()
+            .filter(s -> s.getName().equals(SERVICE))
+            .findFirst()
+            .orElse(null);
+    if (service == null) {
+      err.println("error: --shift needs feature service " + SERVICE + ", which " + repo + " lacks");
+      return QuiverCommand.FAILED;
+    }
+    int rounds = rounds(service);
+
+    // 5. A training set of the service, which records its drift baseline.
+    Path dir = settings.dataDir().resolve("quickstart");
+    Files.createDirectories(dir);
+    Path entities = dir.resolve("entities.csv");
+    Path training = dir.resolve("training.parquet");
+    Instant trainedAt = Instant.now();
+    List<String> table = new ArrayList<>();
+    table.add("card_id,merchant_id,event_timestamp");
+    for (String[] row : entityRows(rounds)) {
+      table.add(row[0] + "," + row[1] + "," + trainedAt);
+    }
+    Files.write(entities, table, StandardCharsets.UTF_8);
+    out.printf(
+        "%nDrift walkthrough%n"
+            + "5. A training set of %s: every card %d times at %s (%s), exported as quiver export"
+            + " does:%n"
+            + "   quiver export --repo %s --service %s --entities %s --baseline %s --out %s%n",
+        SERVICE, rounds, trainedAt, entities, repo, SERVICE, entities, BASELINE, training);
+    out.flush();
+    Ran exported =
+        quiver(
+            "export",
+            "--repo",
+            repo.toString(),
+            "--service",
+            SERVICE,
+            "--entities",
+            entities.toString(),
+            "--baseline",
+            BASELINE,
+            "--out",
+            training.toString());
+    if (exported.code() != 0) {
+      err.println("error: the training-set export failed; the drift walkthrough stops");
+      return QuiverCommand.FAILED;
+    }
+    // Where quiver export recorded it: under the applied registry's project.
+    String project =
+        new DirectoryRegistryStore(settings.registryDir())
+            .latest()
+            .orElseThrow()
+            .getProject()
+            .getName();
+    Path baseline = Baseline.path(settings.dataDir(), project, SERVICE, BASELINE);
+    out.printf("   Baseline: %s%n", baseline);
+    out.flush();
+
+    // 6. Transactions whose amounts have shifted, newer than the training set's time.
+    long started = System.nanoTime();
+    Instant now = Instant.now();
+    List<PaymentsEvents.Event> shifted =
+        generator.transactions(
+            events, now, Duration.between(trainedAt, now).plusMillis(1), shiftFactor);
+    Map<Integer, Long> end;
+    try (KafkaProducer<byte[], byte[]> producer = producer(server)) {
+      end = send(producer, topic, shifted);
+    }
+    awaitIngested(server, Map.of("transactions", end));
+    out.printf(
+        "6. Produced %d transactions with amounts multiplied by %s to %s; servable after %.1f s.%n",
+        events, shiftFactor, topic, (System.nanoTime() - started) / 1e9);
+    out.flush();
+
+    // 7. The model's lookups after the shift.
+    int answered;
+    try (QuiverClient client = client(server)) {
+      answered = lookUpEveryCard(client, rounds);
+    }
+    out.printf(
+        "7. Looked up %s for every card %d times (%d entity rows) through the Java client.%n",
+        SERVICE, rounds, answered);
+
+    // 8. What the server's drift profiles say.
+    server.liveProfiles().refresh();
+    out.printf("8. quiver monitor drift --repo %s --service %s%n", repo, SERVICE);
+    out.flush();
+    Ran monitor = quiver("monitor", "drift", "--repo", repo.toString(), "--service", SERVICE);
+    if (!monitor.err().isEmpty()) {
+      // It exits 1 on an error as on drift; an error is what it writes to stderr.
+      err.println("error: quiver monitor drift could not compare the served values; see above");
+      return QuiverCommand.FAILED;
+    }
+    int drift = monitor.code();
+    out.printf(
+        "%s%n",
+        drift == 0
+            ? "   It exits 0: no feature is at or over the alert threshold."
+            : "   It exits "
+                + drift
+                + ": a feature is at or over the service's alert threshold (PSI "
+                + DriftSettings.of(service).psiAlert()
+                + "), so a CI or cron gate fails.");
+    if (server.metricsPort() == 0) {
+      out.printf(
+          "%nNo /metrics endpoint (ports.metrics is 0), so no drift gauges for Prometheus.%n");
+    } else {
+      out.printf(
+          "%nIn Prometheus: this server publishes quiver_feature_drift (refreshed every 10 s) on"
+              + " /metrics at 127.0.0.1:%d.%n"
+              + "  ./quiver alerts %s --out rules.yml%n"
+              + "  cat > prometheus.yml <<'EOF'%n"
+              + "  rule_files: [rules.yml]%n"
+              + "  scrape_configs:%n"
+              + "    - job_name: quiver%n"
+              + "      static_configs: [{targets: ['127.0.0.1:%d']}]%n"
+              + "  EOF%n"
+              + "  prometheus --config.file=prometheus.yml%n"
+              + "  Query quiver_feature_drift{service=\"%s\",statistic=\"psi\"} at"
+              + " http://localhost:9090; QuiverFeatureDrift fires once a PSI has stayed at or over"
+              + " %s for 15 minutes.%n",
+          server.metricsPort(),
+          repo,
+          server.metricsPort(),
+          SERVICE,
+          DriftSettings.of(service).psiAlert());
+    }
+    if (exit) {
+      out.printf(
+          "The profiles stay in %s: quiver monitor drift --repo %s --service %s reads them after"
+              + " this exits. Run without --exit to keep serving for Prometheus.%n",
+          settings.dataDir(), repo, SERVICE);
+    }
+    out.flush();
+    return 0;
+  }
+
+  /**
+   * Lookups of each card per window so every window of the service holds its minimum sample: the
+   * generated cards, this many times each.
+   */
+  static int rounds(FeatureService service) {
+    return (int) Math.max(1, (DriftSettings.of(service).minSamples() + CARDS - 1) / CARDS);
+  }
+
+  /**
+   * The entity rows of the walkthrough, {@code {card_id, merchant_id}}: every generated card {@code
+   * rounds} times, each time with another merchant. The training set and the lookups use the same
+   * rows, so both weigh the cards alike.
+   */
+  static List<String[]> entityRows(int rounds) {
+    List<String[]> rows = new ArrayList<>(rounds * CARDS);
+    for (int r = 0; r < rounds; r++) {
+      for (int c = 0; c < CARDS; c++) {
+        rows.add(
+            new String[] {PaymentsEvents.card(c), PaymentsEvents.merchant((c + r) % MERCHANTS)});
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Looks {@link #SERVICE} up for the walkthrough's entity rows, one request per round; returns the
+   * entity rows answered.
+   */
+  static int lookUpEveryCard(QuiverClient client, int rounds) {
+    List<String[]> rows = entityRows(rounds);
+    int answered = 0;
+    for (int from = 0; from < rows.size(); from += CARDS) {
+      List<Object> cards = new ArrayList<>(CARDS);
+      List<Object> merchants = new ArrayList<>(CARDS);
+      for (String[] row : rows.subList(from, Math.min(rows.size(), from + CARDS))) {
+        cards.add(row[0]);
+        merchants.add(row[1]);
+      }
+      client.getOnlineFeatures(
+          OnlineRequest.forService(SERVICE)
+              .entity("card_id", cards)
+              .entity("merchant_id", merchants));
+      answered += cards.size();
+    }
+    return answered;
+  }
+
+  /** How another quiver command ended: its exit code and what it wrote to stderr. */
+  private record Ran(int code, String err) {}
+
+  /**
+   * Runs another quiver command as the quiver script would, writing to this command's output and,
+   * once it has ended, its error output.
+   */
+  private Ran quiver(String... args) {
+    picocli.CommandLine cl = QuiverCommand.commandLine();
+    StringWriter err = new StringWriter();
+    cl.setOut(spec.commandLine().getOut());
+    cl.setErr(new PrintWriter(err, true));
+    int code = cl.execute(args);
+    cl.getOut().flush();
+    spec.commandLine().getErr().print(err);
+    spec.commandLine().getErr().flush();
+    return new Ran(code, err.toString());
+  }
+
+  private static QuiverClient client(QuiverServer server) {
+    return QuiverClient.builder()
+        .target("localhost:" + server.grpcPort())
+        .defaultDeadline(Duration.ofSeconds(5))
+        .build();
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(QuiverServer server) {
+    return new KafkaProducer<>(
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            server.bootstrapServers(),
+            ProducerConfig.LINGER_MS_CONFIG,
+            5),
+        new ByteArraySerializer(),
+        new ByteArraySerializer());
   }
 
   private static Map<Integer, Long> send(

@@ -44,6 +44,18 @@ public final class PaymentsEvents {
 
   /** {@code count} transactions with event times in the {@code span} before {@code now}. */
   public List<Event> transactions(int count, Instant now, Duration span) {
+    return transactions(count, now, span, 1.0);
+  }
+
+  /**
+   * {@code count} transactions as {@link #transactions(int, Instant, Duration)} draws them, with
+   * every amount multiplied by {@code amountFactor}: a shift in spend for the drift walkthrough
+   * (the same cards, merchants and countries; the model's amounts move).
+   */
+  public List<Event> transactions(int count, Instant now, Duration span, double amountFactor) {
+    if (!(amountFactor > 0) || Double.isInfinite(amountFactor)) {
+      throw new IllegalArgumentException("amountFactor must be positive, not " + amountFactor);
+    }
     List<Event> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       // Low card numbers are busy cards: the quickstart looks them up.
@@ -51,7 +63,8 @@ public final class PaymentsEvents {
       int m = random.nextInt(merchants);
       Instant event = now.minusMillis((long) (random.nextDouble() * span.toMillis()));
       Instant ingested = event.plusMillis(50 + random.nextInt(2000));
-      double amount = Math.round(Math.exp(3.2 + random.nextGaussian() * 0.9) * 100) / 100.0;
+      double amount =
+          Math.round(Math.exp(3.2 + random.nextGaussian() * 0.9) * amountFactor * 100) / 100.0;
       boolean approved = random.nextInt(100) >= 4;
       String json =
           String.format(

@@ -37,8 +37,13 @@ class CliTest {
 
   @BeforeEach
   void copyExample() throws IOException {
+    repo = copyPayments(dir);
+  }
+
+  /** A copy of examples/payments, without its data directory, at {@code dir/payments}. */
+  static Path copyPayments(Path dir) throws IOException {
     Path example = checkoutRoot().resolve("examples/payments");
-    repo = dir.resolve("payments");
+    Path repo = dir.resolve("payments");
     try (Stream<Path> files = Files.walk(example)) {
       for (Path p : files.filter(Files::isRegularFile).toList()) {
         if (p.toString().contains("/.quiver/")) {
@@ -49,6 +54,7 @@ class CliTest {
         Files.copy(p, target);
       }
     }
+    return repo;
   }
 
   static Path checkoutRoot() {
