@@ -56,10 +56,11 @@ class DriftMonitorTest {
           "      amount: {type: double, expr: amount}",
           "      country: {type: string, expr: country}",
           "feature_services:",
-          "  stable: {features: [card:amount, card:country]}",
+          // No bound on rows per second: the test compares with every value it served.
+          "  stable: {features: [card:amount, card:country], drift: {max_rows_per_second: 0}}",
           "  shifted:",
           "    features: [card:amount, card:country]",
-          "    drift: {psi_warn: 0.1, psi_alert: 0.25, windows: [1h, 24h]}",
+          "    drift: {psi_warn: 0.1, psi_alert: 0.25, windows: [1h, 24h], max_rows_per_second: 0}",
           "");
 
   static final int SERVED = 12_000;

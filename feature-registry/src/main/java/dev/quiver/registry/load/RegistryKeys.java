@@ -41,7 +41,14 @@ public final class RegistryKeys {
   public static final List<String> SERVICE = withMetadata("features", "logging", "drift");
   public static final List<String> SERVICE_LOGGING = List.of("sample_rate");
   public static final List<String> SERVICE_DRIFT =
-      List.of("psi_warn", "psi_alert", "windows", "min_samples", "sample_rate", "baseline");
+      List.of(
+          "psi_warn",
+          "psi_alert",
+          "windows",
+          "min_samples",
+          "sample_rate",
+          "max_rows_per_second",
+          "baseline");
 
   /** Every mapping kind by the name of its definition in the JSON Schema. */
   public static final Map<String, List<String>> BY_DEFINITION =

@@ -1376,6 +1376,17 @@ public final class RepoLoader {
                 b.setSampleRate(r);
               }
             });
+    m.integer("max_rows_per_second")
+        .ifPresent(
+            v -> {
+              if (v < 0) {
+                problems.add(
+                    m.valueAt("max_rows_per_second"),
+                    "max_rows_per_second is " + v + "; expected at least 0 (0: no bound)");
+              } else {
+                b.setMaxRowsPerSecond(v);
+              }
+            });
     m.string("baseline").ifPresent(b::setBaseline);
     return b.build();
   }

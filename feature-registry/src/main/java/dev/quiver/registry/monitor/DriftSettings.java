@@ -13,6 +13,9 @@ import java.util.List;
  * @param windows the rolling windows of served values profiled, shortest first
  * @param minSamples the fewest values a baseline and a window must both hold for a statistic
  * @param sampleRate the share of served entity rows profiled; 0 for none
+ * @param maxRowsPerSecond the most entity rows profiled a second, on average (bursts of ten
+ *     seconds' worth are profiled whole); 0 for no bound. It bounds what profiling costs a busy
+ *     server: 200 a second is 720,000 rows an hour, plenty for the windows' statistics
  * @param baseline the baseline compared with; empty for the newest recorded
  */
 public record DriftSettings(
@@ -21,11 +24,13 @@ public record DriftSettings(
     List<Duration> windows,
     long minSamples,
     double sampleRate,
+    long maxRowsPerSecond,
     String baseline) {
   public static final double PSI_WARN = 0.1;
   public static final double PSI_ALERT = 0.25;
   public static final List<Duration> WINDOWS = List.of(Duration.ofHours(1), Duration.ofHours(24));
   public static final double SAMPLE_RATE = 1.0;
+  public static final long MAX_ROWS_PER_SECOND = 200;
 
   public DriftSettings {
     windows = windows.stream().distinct().sorted().toList();
@@ -42,6 +47,7 @@ public record DriftSettings(
             : d.getWindowsList().stream().map(Durations::fromProto).toList(),
         d.hasMinSamples() ? d.getMinSamples() : Drift.MIN_SAMPLES,
         d.hasSampleRate() ? d.getSampleRate() : SAMPLE_RATE,
+        d.hasMaxRowsPerSecond() ? d.getMaxRowsPerSecond() : MAX_ROWS_PER_SECOND,
         d.getBaseline());
   }
 

@@ -525,6 +525,9 @@ public final class Planner {
       if (d.hasSampleRate()) {
         m.put("drift.sample_rate", String.valueOf(d.getSampleRate()));
       }
+      if (d.hasMaxRowsPerSecond()) {
+        m.put("drift.max_rows_per_second", String.valueOf(d.getMaxRowsPerSecond()));
+      }
       if (!d.getBaseline().isEmpty()) {
         m.put("drift.baseline", d.getBaseline());
       }

@@ -45,8 +45,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A window of length W is kept as 12 slots of W/12 by request time: it covers the last W rounded
  * down to a slot, between 11/12 W and W. A service's share of entity rows profiled is its {@code
- * drift.sample_rate} (default all); a row's values are counted as served, a value that was not
- * found or too old counting as a null, as the training set holds a null there.
+ * drift.sample_rate} (default all), and at most {@code drift.max_rows_per_second} of them a second
+ * (default 200, with bursts of up to 10 seconds' worth profiled whole), which bounds what profiling
+ * costs a busy server: past the bound, the rows that come first are profiled. A row's values are
+ * counted as served, a value that was not found or too old counting as a null, as the training set
+ * holds a null there.
  *
  * <p>Threading: {@link #answered} runs on the serving threads, one service's profiles under its own
  * lock; {@link #apply} and {@link #refresh} run on one background thread.
@@ -54,6 +57,10 @@ import org.slf4j.LoggerFactory;
 public final class LiveProfiles implements LookupListener {
   private static final Logger LOG = LoggerFactory.getLogger(LiveProfiles.class);
   private static final int SLOTS = 12;
+
+  /** Seconds' worth of drift.max_rows_per_second a burst of lookups may have profiled at once. */
+  static final int BURST_SECONDS = 10;
+
   public static final String DRIFT = "quiver.feature.drift";
 
   private final Path dataDir;
@@ -121,13 +128,31 @@ public final class LiveProfiles implements LookupListener {
       return;
     }
     double rate = p.settings.sampleRate();
+    long max = p.settings.maxRowsPerSecond();
     int features = p.columns.size();
-    for (int r = 0; r < a.rows(); r++) {
-      if (rate < 1 && ThreadLocalRandom.current().nextDouble() >= rate) {
-        continue;
+    synchronized (p) {
+      if (max > 0) {
+        // A token bucket of rows: max a second, bursts of up to BURST_SECONDS of them.
+        long now = a.requestTimeMicros();
+        double burst = (double) max * BURST_SECONDS;
+        p.tokens =
+            p.lastMicros == Long.MIN_VALUE
+                ? burst
+                : Math.min(burst, p.tokens + Math.max(0, now - p.lastMicros) * max / 1e6);
+        p.lastMicros = now;
       }
-      synchronized (p) {
-        FeatureProfile[][] slots = p.slots(a.requestTimeMicros());
+      FeatureProfile[][] slots = null;
+      for (int r = 0; r < a.rows(); r++) {
+        if (max > 0 && p.tokens < 1) {
+          return;
+        }
+        if (rate < 1 && ThreadLocalRandom.current().nextDouble() >= rate) {
+          continue;
+        }
+        p.tokens--;
+        if (slots == null) {
+          slots = p.slots(a.requestTimeMicros());
+        }
         for (int f = 0; f < features; f++) {
           FeatureStatus status = a.status(f, r);
           dev.quiver.proto.v1.Value v = status == FeatureStatus.PRESENT ? a.value(f, r) : NULL;
@@ -225,6 +250,9 @@ public final class LiveProfiles implements LookupListener {
     final long[][] slotIndex;
     final FeatureProfile[][][] slots;
     final FeatureProfile[][] current;
+    // The rows that may be profiled now (drift.max_rows_per_second), as of lastMicros.
+    double tokens;
+    long lastMicros = Long.MIN_VALUE;
 
     ServiceProfiles(
         String name, List<String> columns, List<ValueType> types, DriftSettings settings) {
