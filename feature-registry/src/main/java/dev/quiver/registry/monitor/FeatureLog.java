@@ -35,11 +35,12 @@ import org.apache.datasketches.hash.MurmurHash3;
  * view live here, for all three.
  *
  * <p>A record holds the join keys, {@value #REQUEST_TIME} (the instant every value was read as of),
- * {@value #REGISTRY_VERSION}, {@value #LAYOUT}, and per feature column {@code view__feature}: the
- * served {@code quiver.v1.Value} (base64 of its bytes, so every value, NaN included, comes back bit
- * for bit), its status ({@code __status}) and the event time of the row it came from ({@code
- * __event_time}); and per view, {@code _applied__view}: the newest event time the online store had
- * applied to that view when the request was served, which tells a lagging store from a wrong value.
+ * {@value #REGISTRY_VERSION}, {@value #LAYOUT}, and {@value #VECTOR}: a {@code
+ * quiver.v1.LoggedVector} (base64 of its bytes) with, per feature, the value served (so every
+ * value, NaN included, comes back bit for bit), its status and the event time of the row it came
+ * from, and per view the newest event time the online store had applied to it when the request was
+ * served, which tells a lagging store from a wrong value. One field for the whole vector keeps what
+ * ingesting and storing a logged vector costs independent of the number of features.
  */
 public final class FeatureLog {
   private FeatureLog() {}
@@ -47,21 +48,11 @@ public final class FeatureLog {
   public static final String REQUEST_TIME = "_request_time";
   public static final String REGISTRY_VERSION = "_registry_version";
   public static final String LAYOUT = "_layout";
-  static final String STATUS = "__status";
-  static final String EVENT_TIME = "__event_time";
-  static final String APPLIED = "_applied__";
+  public static final String VECTOR = "_vector";
   private static final long SEED = 0x51756976L;
 
   /** One logged feature: its column ({@code view__feature}), its view and its served type. */
-  public record Column(String name, String view, String feature, ValueType type) {
-    public String statusColumn() {
-      return name + STATUS;
-    }
-
-    public String eventTimeColumn() {
-      return name + EVENT_TIME;
-    }
-  }
+  public record Column(String name, String view, String feature, ValueType type) {}
 
   /**
    * What a service's log records hold.
@@ -81,10 +72,6 @@ public final class FeatureLog {
       List<String> views,
       int version,
       double sampleRate) {
-    public String appliedColumn(String view) {
-      return APPLIED + view;
-    }
-
     /** The name of the view that holds the service's log. */
     public String viewName() {
       return FeatureLog.viewName(service);
@@ -94,22 +81,11 @@ public final class FeatureLog {
       return keys.stream().map(Field::getName).toList();
     }
 
-    /**
-     * The features of the log view, in stored order: {@value #REGISTRY_VERSION}; per column its
-     * value, status and event time; per view its applied time.
-     */
+    /** The features of the log view, in stored order. */
     public List<Field> storedFeatures() {
-      List<Field> out = new ArrayList<>();
-      out.add(field(REGISTRY_VERSION, Types.of(ScalarType.SCALAR_TYPE_INT64)));
-      for (Column c : columns) {
-        out.add(field(c.name(), Types.of(ScalarType.SCALAR_TYPE_BYTES)));
-        out.add(field(c.statusColumn(), Types.of(ScalarType.SCALAR_TYPE_STRING)));
-        out.add(field(c.eventTimeColumn(), Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP)));
-      }
-      for (String v : views) {
-        out.add(field(appliedColumn(v), Types.of(ScalarType.SCALAR_TYPE_TIMESTAMP)));
-      }
-      return out;
+      return List.of(
+          field(REGISTRY_VERSION, Types.of(ScalarType.SCALAR_TYPE_INT64)),
+          field(VECTOR, Types.of(ScalarType.SCALAR_TYPE_BYTES)));
     }
   }
 

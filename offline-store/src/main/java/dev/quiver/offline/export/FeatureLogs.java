@@ -6,13 +6,13 @@ import dev.quiver.offline.pit.ParquetViewSource;
 import dev.quiver.offline.pit.PointInTimeEngine;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.Field;
+import dev.quiver.proto.v1.LoggedVector;
 import dev.quiver.proto.v1.Value;
 import dev.quiver.registry.monitor.FeatureLog;
 import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OfflineLayout;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.NoSuchElementException;
 
@@ -66,17 +66,31 @@ public final class FeatureLogs {
             continue;
           }
           Object[] v = r.values();
-          Value[] values = new Value[columns];
-          FeatureStatus[] statuses = new FeatureStatus[columns];
+          LoggedVector logged = vector((ByteString) v[1]);
+          if (logged.getValuesCount() != columns
+              || logged.getStatusesCount() != columns
+              || logged.getEventTimestampsCount() != columns
+              || logged.getAppliedTimestampsCount() != layout.views().size()) {
+            throw new IllegalArgumentException(
+                "a logged vector of "
+                    + layout.service()
+                    + " does not match its layout "
+                    + layout.version()
+                    + " ("
+                    + logged.getValuesCount()
+                    + " values for "
+                    + columns
+                    + " features)");
+          }
+          Value[] values = logged.getValuesList().toArray(new Value[0]);
+          FeatureStatus[] statuses = logged.getStatusesList().toArray(new FeatureStatus[0]);
           long[] events = new long[columns];
           for (int c = 0; c < columns; c++) {
-            values[c] = value((ByteString) v[1 + 3 * c]);
-            statuses[c] = status((String) v[2 + 3 * c]);
-            events[c] = micros(v[3 + 3 * c]);
+            events[c] = micros(logged.getEventTimestamps(c));
           }
           long[] applied = new long[layout.views().size()];
           for (int i = 0; i < applied.length; i++) {
-            applied[i] = micros(v[1 + 3 * columns + i]);
+            applied[i] = micros(logged.getAppliedTimestamps(i));
           }
           long version = v[0] == null ? 0 : ((Number) v[0]).longValue();
           return new Vector(r.key(), r.eventMicros(), version, values, statuses, events, applied);
@@ -106,29 +120,19 @@ public final class FeatureLogs {
     };
   }
 
-  private static Value value(ByteString bytes) {
+  private static LoggedVector vector(ByteString bytes) {
     if (bytes == null) {
-      return Value.getDefaultInstance();
+      throw new IllegalArgumentException("a logged vector has no " + FeatureLog.VECTOR);
     }
     try {
-      return Value.parseFrom(bytes);
+      return LoggedVector.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalArgumentException("a logged value does not parse: " + e.getMessage(), e);
+      throw new IllegalArgumentException("a logged vector does not parse: " + e.getMessage(), e);
     }
   }
 
-  private static FeatureStatus status(String name) {
-    if (name == null) {
-      return FeatureStatus.NOT_FOUND;
-    }
-    try {
-      return FeatureStatus.valueOf(name);
-    } catch (IllegalArgumentException e) {
-      return FeatureStatus.UNRECOGNIZED;
-    }
-  }
-
-  private static long micros(Object instant) {
-    return instant == null ? Long.MIN_VALUE : Micros.of((Instant) instant);
+  /** Epoch microseconds of a logged time; {@link Long#MIN_VALUE} for the empty one (none). */
+  private static long micros(com.google.protobuf.Timestamp t) {
+    return t.getSeconds() == 0 && t.getNanos() == 0 ? Long.MIN_VALUE : Micros.of(t);
   }
 }

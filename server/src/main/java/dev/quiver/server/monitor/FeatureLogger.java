@@ -3,11 +3,12 @@ package dev.quiver.server.monitor;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
 import dev.quiver.online.LookupListener;
 import dev.quiver.online.ServedAnswer;
 import dev.quiver.online.ServingCatalog;
 import dev.quiver.proto.v1.FeatureService;
-import dev.quiver.proto.v1.FeatureStatus;
+import dev.quiver.proto.v1.LoggedVector;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.monitor.FeatureLog;
 import dev.quiver.registry.rows.ViewId;
@@ -253,26 +254,18 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
       g.writeStringField(FeatureLog.REQUEST_TIME, instant(a.requestTimeMicros()));
       g.writeNumberField(FeatureLog.LAYOUT, logged.layout.version());
       g.writeNumberField(FeatureLog.REGISTRY_VERSION, a.registryVersion());
-      List<FeatureLog.Column> columns = logged.layout.columns();
-      for (int f = 0; f < columns.size(); f++) {
-        FeatureLog.Column c = columns.get(f);
-        FeatureStatus status = a.status(f, r);
-        if (status == FeatureStatus.PRESENT || status == FeatureStatus.NULL_VALUE) {
-          g.writeStringField(c.name(), Base64.getEncoder().encodeToString(a.valueBytes(f, r)));
-        }
-        g.writeStringField(c.statusColumn(), status.name());
-        long event = a.eventTimeMicros(f, r);
-        if (event != Long.MIN_VALUE) {
-          g.writeStringField(c.eventTimeColumn(), instant(event));
-        }
+      LoggedVector.Builder vector = LoggedVector.newBuilder();
+      int columns = logged.layout.columns().size();
+      for (int f = 0; f < columns; f++) {
+        vector.addValues(a.value(f, r));
+        vector.addStatuses(a.status(f, r));
+        vector.addEventTimestamps(timestamp(a.eventTimeMicros(f, r)));
       }
-      for (int v = 0; v < logged.views.size(); v++) {
-        long newest = applied.applyAsLong(logged.views.get(v));
-        if (newest != Long.MIN_VALUE) {
-          g.writeStringField(
-              logged.layout.appliedColumn(logged.layout.views().get(v)), instant(newest));
-        }
+      for (ViewId view : logged.views) {
+        vector.addAppliedTimestamps(timestamp(applied.applyAsLong(view)));
       }
+      g.writeStringField(
+          FeatureLog.VECTOR, Base64.getEncoder().encodeToString(vector.build().toByteArray()));
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -282,6 +275,11 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
 
   private static String instant(long micros) {
     return Micros.toInstant(micros).toString();
+  }
+
+  /** The timestamp of an epoch-microsecond time; the empty one for none. */
+  private static Timestamp timestamp(long micros) {
+    return micros == Long.MIN_VALUE ? Timestamp.getDefaultInstance() : Micros.timestamp(micros);
   }
 
   private static byte[] keyBytes(List<Object> key) {
