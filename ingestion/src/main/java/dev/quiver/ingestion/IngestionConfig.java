@@ -200,6 +200,23 @@ public record IngestionConfig(
         future);
   }
 
+  /** The same settings with {@code overrides} added to the Kafka client settings. */
+  public IngestionConfig withClientOverrides(Map<String, Object> overrides) {
+    Map<String, Object> all = new java.util.HashMap<>(clientOverrides);
+    all.putAll(overrides);
+    return new IngestionConfig(
+        bootstrapServers,
+        groupPrefix,
+        maxPollRecords,
+        pollTimeout,
+        retryBackoff,
+        memberId,
+        all,
+        limits,
+        health,
+        future);
+  }
+
   /** The same settings with another clock or future-event policy. */
   public IngestionConfig withFuture(Future f) {
     return new IngestionConfig(

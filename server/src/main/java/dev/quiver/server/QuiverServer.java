@@ -466,6 +466,14 @@ public final class QuiverServer implements AutoCloseable {
             IngestionConfig.defaults(bootstrap, project)
                 .withMemberId(memberId(settings) + "-feature-log")
                 .withLimits(options.ingestionLimits)
+                // The log is not read against a clock: fetch in large batches, seldom, so reading
+                // it back costs the server little however often it is written.
+                .withClientOverrides(
+                    Map.of(
+                        org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
+                        256 * 1024,
+                        org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                        1_000))
                 .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
             List.of(featureLogStore),
             meters);
