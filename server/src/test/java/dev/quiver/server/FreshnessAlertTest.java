@@ -3,14 +3,10 @@ package dev.quiver.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.kafka.EmbeddedKafka;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.server.alerts.AlertRules;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,10 +88,11 @@ class FreshnessAlertTest {
       try {
         // Fresh: Prometheus has the view's freshness, under its objective, and no alert.
         TestCluster.await(
-            () -> value(api, "quiver_view_freshness_seconds%7Bview%3D%22spend%22%7D") >= 0,
+            () ->
+                PrometheusProcess.value(api, "quiver_view_freshness_seconds{view=\"spend\"}") >= 0,
             "Prometheus to scrape the view's freshness");
         Thread.sleep(6_000);
-        assertThat(value(api, "quiver_view_freshness_seconds%7Bview%3D%22spend%22%7D"))
+        assertThat(PrometheusProcess.value(api, "quiver_view_freshness_seconds{view=\"spend\"}"))
             .isLessThan(4);
         assertThat(stale(api)).as("while events flow").isNull();
 
@@ -135,34 +132,6 @@ class FreshnessAlertTest {
 
   /** The QuiverViewStale alert Prometheus holds (pending or firing), or null. */
   private static JsonNode stale(URI api) {
-    JsonNode alerts = json(api.resolve("alerts")).path("data").path("alerts");
-    for (JsonNode a : alerts) {
-      if (a.path("labels").path("alertname").asText().equals("QuiverViewStale")) {
-        return a;
-      }
-    }
-    return null;
-  }
-
-  /** The value of an instant query's first series, or -1 while there is none. */
-  private static double value(URI api, String query) {
-    JsonNode result = json(api.resolve("query?query=" + query)).path("data").path("result");
-    return result.size() == 0 ? -1 : result.get(0).path("value").get(1).asDouble();
-  }
-
-  private static JsonNode json(URI uri) {
-    try {
-      HttpResponse<String> r =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
-                  HttpResponse.BodyHandlers.ofString());
-      return new ObjectMapper().readTree(r.statusCode() == 200 ? r.body() : "{}");
-    } catch (java.io.IOException e) {
-      return new ObjectMapper().createObjectNode();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new ObjectMapper().createObjectNode();
-    }
+    return PrometheusProcess.alert(api, "QuiverViewStale", java.util.Map.of());
   }
 }

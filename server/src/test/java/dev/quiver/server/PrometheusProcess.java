@@ -1,9 +1,18 @@
 package dev.quiver.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -56,6 +65,48 @@ public final class PrometheusProcess implements AutoCloseable {
   /** The HTTP API's base, {@code .../api/v1/}. */
   public URI api() {
     return api;
+  }
+
+  /** The value of an instant query's first series, or -1 while there is none. */
+  public static double value(URI api, String query) {
+    JsonNode result =
+        json(api.resolve("query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)))
+            .path("data")
+            .path("result");
+    return result.size() == 0 ? -1 : result.get(0).path("value").get(1).asDouble();
+  }
+
+  /**
+   * The alert named {@code name} with these labels that Prometheus holds (pending or firing), or
+   * null.
+   */
+  public static JsonNode alert(URI api, String name, Map<String, String> labels) {
+    for (JsonNode a : json(api.resolve("alerts")).path("data").path("alerts")) {
+      JsonNode l = a.path("labels");
+      if (l.path("alertname").asText().equals(name)
+          && labels.entrySet().stream()
+              .allMatch(e -> l.path(e.getKey()).asText().equals(e.getValue()))) {
+        return a;
+      }
+    }
+    return null;
+  }
+
+  /** A GET of the API, parsed; an empty object while nothing answers. */
+  private static JsonNode json(URI uri) {
+    try {
+      HttpResponse<String> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                  HttpResponse.BodyHandlers.ofString());
+      return new ObjectMapper().readTree(r.statusCode() == 200 ? r.body() : "{}");
+    } catch (IOException e) {
+      return new ObjectMapper().createObjectNode();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new ObjectMapper().createObjectNode();
+    }
   }
 
   @Override

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.registry.monitor.Baseline;
 import dev.quiver.registry.store.DirectoryRegistryStore;
@@ -12,11 +11,6 @@ import dev.quiver.server.PrometheusProcess;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.RepoSettings;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,7 +102,7 @@ class DriftWalkthroughTest {
                 Files.createDirectories(dir.resolve("prometheus")), server.metricsPort(), rules)) {
       URI api = prometheus.api();
       await(
-          () -> value(api, "quiver_registry_version") >= 1,
+          () -> PrometheusProcess.value(api, "quiver_registry_version") >= 1,
           Duration.ofSeconds(30),
           "Prometheus to scrape the server");
       server.liveProfiles().refresh();
@@ -146,38 +140,7 @@ class DriftWalkthroughTest {
 
   /** The QuiverFeatureDrift alert for {@link #FEATURE} that Prometheus holds, or null. */
   private static JsonNode driftAlert(URI api) {
-    for (JsonNode a : json(api.resolve("alerts")).path("data").path("alerts")) {
-      if (a.path("labels").path("alertname").asText().equals("QuiverFeatureDrift")
-          && a.path("labels").path("feature").asText().equals(FEATURE)) {
-        return a;
-      }
-    }
-    return null;
-  }
-
-  /** The value of an instant query's first series, or -1 while there is none. */
-  private static double value(URI api, String query) {
-    JsonNode result =
-        json(api.resolve("query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)))
-            .path("data")
-            .path("result");
-    return result.size() == 0 ? -1 : result.get(0).path("value").get(1).asDouble();
-  }
-
-  private static JsonNode json(URI uri) {
-    try {
-      HttpResponse<String> r =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
-                  HttpResponse.BodyHandlers.ofString());
-      return new ObjectMapper().readTree(r.statusCode() == 200 ? r.body() : "{}");
-    } catch (java.io.IOException e) {
-      return new ObjectMapper().createObjectNode();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new ObjectMapper().createObjectNode();
-    }
+    return PrometheusProcess.alert(api, "QuiverFeatureDrift", java.util.Map.of("feature", FEATURE));
   }
 
   private static void await(
