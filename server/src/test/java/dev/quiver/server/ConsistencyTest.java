@@ -262,16 +262,107 @@ class ConsistencyTest {
     }
   }
 
+  /**
+   * A store that had not yet applied a card's newest event served its older value: verify counts
+   * that apart, as lag, while the same value served by a store that had applied the newer event is
+   * a mismatch. The two vectors are written to the log topic as the server writes them.
+   */
+  @Test
+  void aValueTheStoresLagExplainsIsReportedApartFromAMismatch() throws Exception {
+    Path repo = dir.resolve("repo");
+    RegistrySnapshot registry = TestCluster.apply(repo, "lagging", REGISTRY, false);
+    Instant now = Instant.now();
+    Instant t1 = now.minusSeconds(1_200);
+    Instant t2 = now.minusSeconds(600);
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        KafkaProducer<byte[], byte[]> producer = TestCluster.producer(kafka);
+        QuiverServer server =
+            QuiverServer.start(
+                TestCluster.options(repo, kafka.bootstrapServers())
+                    .withOfflineCommitInterval(Duration.ofHours(1)))) {
+      List<Long> offsets =
+          TestCluster.send(
+              producer,
+              "txns",
+              List.of(
+                  event("c1", t1.toString(), 10.0, "US"), event("c1", t2.toString(), 20.0, "US")));
+      TestCluster.awaitApplied(server, "txns", offsets.get(1) + 1);
+      server.offlineStore().commitAll();
+      FeatureLog.Layout layout = FeatureLog.layouts(registry).get(0);
+      Instant request = Instant.now();
+      // The value of t1 served, by a store whose newest applied event was t1 (lag), then by one
+      // that had applied t2 (a mismatch).
+      List<String> records =
+          List.of(
+              loggedVector(layout, request, t1, t1, 10.0),
+              loggedVector(layout, request, t1, t2, 10.0));
+      TestCluster.send(producer, FeatureLog.topic("lagging", "model"), records);
+      awaitLogged(server, "model", 2);
+      server.featureLogStore().commitAll();
+
+      ConsistencyCheck.Report report =
+          verify(server, repo, "lagging", request.minusSeconds(1), request.plusSeconds(1));
+      ConsistencyCheck.FeatureReport amount = report.features().get(0);
+      assertThat(report.vectors()).isEqualTo(2);
+      assertThat(amount.explainedByLag).isEqualTo(1);
+      assertThat(amount.different).isEqualTo(1);
+      assertThat(amount.mismatches()).isEqualTo(1);
+      assertThat(amount.worst).hasSize(1);
+      assertThat(amount.worst.get(0).served()).isEqualTo("10.0");
+      assertThat(amount.worst.get(0).offline()).isEqualTo("20.0");
+      // Country is the same in both events: identical however far the store lagged.
+      assertThat(report.features().get(1).identical).isEqualTo(2);
+    }
+  }
+
+  /** A feature-log record of service model as the server writes it: amount, country, spend_1h. */
+  private static String loggedVector(
+      FeatureLog.Layout layout, Instant request, Instant event, Instant applied, double amount) {
+    dev.quiver.proto.v1.LoggedVector v =
+        dev.quiver.proto.v1.LoggedVector.newBuilder()
+            .addValues(dev.quiver.proto.v1.Value.newBuilder().setDoubleValue(amount))
+            .addValues(dev.quiver.proto.v1.Value.newBuilder().setStringValue("US"))
+            .addValues(dev.quiver.proto.v1.Value.newBuilder().setDoubleValue(amount))
+            .addStatuses(dev.quiver.proto.v1.FeatureStatus.PRESENT)
+            .addStatuses(dev.quiver.proto.v1.FeatureStatus.PRESENT)
+            .addStatuses(dev.quiver.proto.v1.FeatureStatus.PRESENT)
+            .addEventTimestamps(Micros.timestamp(Micros.of(event)))
+            .addEventTimestamps(Micros.timestamp(Micros.of(event)))
+            .addEventTimestamps(Micros.timestamp(Micros.of(event)))
+            .addAppliedTimestamps(Micros.timestamp(Micros.of(applied)))
+            .build();
+    return "{\"card_id\":\"c1\",\""
+        + FeatureLog.REQUEST_TIME
+        + "\":\""
+        + request
+        + "\",\""
+        + FeatureLog.LAYOUT
+        + "\":"
+        + layout.version()
+        + ",\""
+        + FeatureLog.REGISTRY_VERSION
+        + "\":1,\""
+        + FeatureLog.VECTOR
+        + "\":\""
+        + java.util.Base64.getEncoder().encodeToString(v.toByteArray())
+        + "\"}";
+  }
+
   private static ConsistencyCheck.Report verify(
       QuiverServer server, Path repo, Instant start, Instant end) throws Exception {
+    return verify(server, repo, "consistency", start, end);
+  }
+
+  private static ConsistencyCheck.Report verify(
+      QuiverServer server, Path repo, String project, Instant start, Instant end) throws Exception {
     RegistrySnapshot registry =
         new dev.quiver.registry.store.DirectoryRegistryStore(repo.resolve("data/registry"))
             .latest()
             .orElseThrow();
     return ConsistencyCheck.run(
         registry,
-        OfflineLayout.projectRoot(repo.resolve("data"), "consistency"),
-        OfflineLayout.featureLogRoot(repo.resolve("data"), "consistency"),
+        OfflineLayout.projectRoot(repo.resolve("data"), project),
+        OfflineLayout.featureLogRoot(repo.resolve("data"), project),
         "model",
         start,
         end,
