@@ -856,6 +856,11 @@ public final class QuiverServer implements AutoCloseable {
     return featureLogIngestion.applied();
   }
 
+  /** Whether served vectors of {@code service} are being logged (its log topic is ready). */
+  public boolean featureLogReady(String service) {
+    return featureLogger.ready(service);
+  }
+
   /** Writes out what the feature log has buffered. */
   public void flushFeatureLog() {
     featureLogger.flush();

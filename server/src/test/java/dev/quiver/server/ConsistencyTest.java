@@ -106,6 +106,9 @@ class ConsistencyTest {
       List<Long> offsets = TestCluster.send(producer, "txns", events);
       TestCluster.awaitApplied(server, "txns", offsets.get(offsets.size() - 1) + 1);
       server.offlineStore().commitAll();
+      TestCluster.await(
+          () -> server.featureLogReady("model") && server.featureLogReady("sampled"),
+          "the feature log topics");
 
       // 10,500 vectors of model (each card 10 times and some more, unknown cards too) and the
       // same requests of sampled.

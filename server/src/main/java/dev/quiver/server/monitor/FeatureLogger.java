@@ -70,6 +70,13 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
   private final KafkaProducer<byte[], byte[]> producer;
   private volatile Map<String, Logged> services = Map.of();
   private final Set<String> readyTopics = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.ScheduledExecutorService preparer =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "quiver-feature-log-topics");
+            t.setDaemon(true);
+            return t;
+          });
   private final Map<List<String>, Counter> counters = new ConcurrentHashMap<>();
   private final RepeatingFailureLog failures =
       new RepeatingFailureLog(LOG, "feature log", Duration.ofMinutes(1));
@@ -104,8 +111,10 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
   }
 
   /**
-   * Follows a registry version: the services that log, their layouts; creates missing log topics
-   * and waits (up to a few seconds each) until the producer knows their partitions.
+   * Follows a registry version: the services that log, their layouts. Missing log topics are
+   * created, and the producer brought to know their partitions, on a thread of the logger's own
+   * (retried every few seconds while the broker is away), so a registry change never waits on the
+   * broker.
    */
   public synchronized void apply(RegistrySnapshot snapshot) {
     ServingCatalog catalog = ServingCatalog.of(snapshot);
@@ -138,7 +147,29 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
     List<String> missing =
         next.values().stream().map(Logged::topic).filter(t -> !readyTopics.contains(t)).toList();
     if (!missing.isEmpty()) {
-      prepareTopics(missing);
+      preparer.execute(this::prepareMissing);
+    }
+  }
+
+  /** Whether vectors of {@code service} are being logged (its topic is ready). */
+  public boolean ready(String service) {
+    Logged l = services.get(service);
+    return l != null && readyTopics.contains(l.topic);
+  }
+
+  private void prepareMissing() {
+    List<String> missing =
+        services.values().stream()
+            .map(Logged::topic)
+            .filter(t -> !readyTopics.contains(t))
+            .distinct()
+            .toList();
+    if (missing.isEmpty()) {
+      return;
+    }
+    prepareTopics(missing);
+    if (services.values().stream().anyMatch(l -> !readyTopics.contains(l.topic))) {
+      preparer.schedule(this::prepareMissing, 5, TimeUnit.SECONDS);
     }
   }
 
@@ -320,6 +351,7 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
 
   @Override
   public void close() {
+    preparer.shutdownNow();
     producer.close(Duration.ofSeconds(5));
   }
 }
