@@ -233,19 +233,28 @@ public final class FeatureLog {
     if (rate <= 0) {
       return false;
     }
-    StringBuilder b = new StringBuilder();
+    // Each key value hashed on from the hash of those before it, its kind in the seed, so that
+    // "7" and 7 are different entities; no string is built per row.
+    long h = SEED;
     for (Object k : key) {
-      if (k instanceof ByteString bs) {
-        b.append('b').append(java.util.Base64.getEncoder().encodeToString(bs.toByteArray()));
-      } else if (k instanceof Number n) {
-        b.append('n').append(n.longValue());
+      long[] r;
+      if (k instanceof Number n) {
+        r = MurmurHash3.hash(n.longValue(), h ^ 'n');
+      } else if (k instanceof ByteString bs) {
+        r =
+            bs.isEmpty()
+                ? MurmurHash3.hash(0L, h ^ 'B')
+                : MurmurHash3.hash(bs.toByteArray(), h ^ 'b');
       } else {
-        b.append('s').append(k);
+        String text = String.valueOf(k);
+        r =
+            text.isEmpty()
+                ? MurmurHash3.hash(0L, h ^ 'S')
+                : MurmurHash3.hash(text.toCharArray(), h ^ 's');
       }
-      b.append('\u0000');
+      h = r[0];
     }
-    long[] h = MurmurHash3.hash(b.toString().getBytes(StandardCharsets.UTF_8), SEED);
     // The top 53 bits as a uniform number in [0, 1).
-    return (h[0] >>> 11) * 0x1.0p-53 < rate;
+    return (h >>> 11) * 0x1.0p-53 < rate;
   }
 }

@@ -98,6 +98,11 @@ class FeatureLogTest {
     }
     assertThat(FeatureLog.sampled(List.of(ByteString.copyFromUtf8("x")), 1.0)).isTrue();
     assertThat(FeatureLog.sampled(List.of("x"), 0.0)).isFalse();
+    // Empty keys are keys too.
+    assertThat(FeatureLog.sampled(List.of(""), 0.5))
+        .isEqualTo(FeatureLog.sampled(List.of(""), 0.5));
+    assertThat(FeatureLog.sampled(List.of(ByteString.EMPTY), 0.5))
+        .isEqualTo(FeatureLog.sampled(List.of(ByteString.EMPTY), 0.5));
     // Keys that differ only in type are different entities.
     long differ =
         IntStream.range(0, 1_000)
