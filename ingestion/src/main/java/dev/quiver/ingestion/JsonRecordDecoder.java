@@ -13,8 +13,6 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
-import dev.quiver.registry.semantics.Micros;
-import dev.quiver.registry.semantics.OrderKey;
 import dev.quiver.registry.semantics.Rfc3339;
 import dev.quiver.registry.semantics.TimeRange;
 import dev.quiver.registry.util.Messages;
@@ -29,7 +27,6 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Decodes JSON records of one source against its schema. Fields not in the schema are ignored;
@@ -51,7 +48,7 @@ import java.util.Set;
  *
  * <p>Thread-safe.
  */
-public final class JsonRecordDecoder {
+public final class JsonRecordDecoder implements RecordDecoder {
   /** The deepest nesting of objects and arrays read (source records are flat; fields may nest). */
   public static final int MAX_NESTING_DEPTH = 100;
 
@@ -80,27 +77,16 @@ public final class JsonRecordDecoder {
   private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
 
   private final Map<String, ValueType> schema = new HashMap<>();
-  private final String eventField;
-  private final String createdField;
-  private final Set<String> requiredKeys;
 
-  /**
-   * @param source the source
-   * @param joinKeys fields that must be present and non-null: the join keys of the source's views
-   */
-  public JsonRecordDecoder(Source source, Set<String> joinKeys) {
+  /** A decoder of the fields {@code source} declares. */
+  public JsonRecordDecoder(Source source) {
     for (Field f : source.getSchemaList()) {
       schema.put(f.getName(), f.getType());
     }
-    this.eventField = source.getEventTimestampField();
-    this.createdField = source.getCreatedTimestampField();
-    this.requiredKeys = Set.copyOf(joinKeys);
   }
 
-  public DecodedRecord decode(byte[] value) throws BadRecordException {
-    if (value == null) {
-      throw new BadRecordException(DeadLetterReason.EMPTY_RECORD, "record has no value");
-    }
+  @Override
+  public Fields decode(byte[] value) throws BadRecordException {
     CharBuffer text = utf8(value);
     Map<String, Object> fields = new HashMap<>();
     java.util.Set<String> nulls = new java.util.HashSet<>();
@@ -152,28 +138,7 @@ public final class JsonRecordDecoder {
       throw new BadRecordException(
           DeadLetterReason.NOT_JSON, "not valid JSON: " + Messages.clip(e.getMessage()));
     }
-    for (String key : requiredKeys) {
-      if (nulls.contains(key)) {
-        throw new BadRecordException(
-            DeadLetterReason.NULL_JOIN_KEY, "join key '" + key + "' is null");
-      }
-      if (!fields.containsKey(key)) {
-        throw new BadRecordException(
-            DeadLetterReason.MISSING_JOIN_KEY, "join key '" + key + "' is missing");
-      }
-    }
-    Object event = fields.get(eventField);
-    if (event == null) {
-      throw new BadRecordException(
-          DeadLetterReason.MISSING_EVENT_TIMESTAMP,
-          "event timestamp '" + eventField + "' is missing or null");
-    }
-    long eventMicros = micros(eventField, event);
-    long createdMicros =
-        createdField.isEmpty() || fields.get(createdField) == null
-            ? OrderKey.NO_CREATED_TIME
-            : micros(createdField, fields.get(createdField));
-    return new DecodedRecord(fields, eventMicros, createdMicros);
+    return new Fields(fields, nulls);
   }
 
   /**
@@ -197,27 +162,6 @@ public final class JsonRecordDecoder {
               "invalid UTF-8 at byte %d of %d (0x%02X)",
               e.byteOffset(), value.length, e.badByte()));
     }
-  }
-
-  /**
-   * An event or created time in epoch microseconds (a number is epoch milliseconds), refusing times
-   * outside {@link TimeRange}.
-   */
-  private static long micros(String name, Object timestamp) throws BadRecordException {
-    if (timestamp instanceof Long l) {
-      if (!TimeRange.containsMillis(l)) {
-        throw outOfRange(name, l + " epoch milliseconds");
-      }
-      return Micros.ofMillis(l);
-    }
-    // Instants were checked against the range, and truncated to microseconds, when read.
-    return Micros.of((Instant) timestamp);
-  }
-
-  private static BadRecordException outOfRange(String name, String value) {
-    return new BadRecordException(
-        DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
-        "'" + name + "' is " + value + ", outside the accepted times " + TimeRange.describe());
   }
 
   /** A number as written, cut like any quoted input when it is long. */
@@ -266,7 +210,7 @@ public final class JsonRecordDecoder {
               + " milliseconds");
     }
     if (!TimeRange.contains(t)) {
-      throw outOfRange(name, Messages.quote(text));
+      throw SourceRecords.outOfRange(name, Messages.quote(text));
     }
     return t;
   }
@@ -383,7 +327,7 @@ public final class JsonRecordDecoder {
         if (t == JsonToken.VALUE_NUMBER_INT) {
           BigInteger v = p.getBigIntegerValue();
           if (v.bitLength() > 63 || !TimeRange.containsMillis(v.longValue())) {
-            throw outOfRange(name, number(v.toString()) + " epoch milliseconds");
+            throw SourceRecords.outOfRange(name, number(v.toString()) + " epoch milliseconds");
           }
           return Instant.ofEpochMilli(v.longValue());
         }

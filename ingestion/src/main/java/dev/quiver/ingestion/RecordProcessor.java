@@ -36,7 +36,7 @@ import java.util.Set;
  */
 public final class RecordProcessor {
   private final List<ViewPlan> views;
-  private final JsonRecordDecoder decoder;
+  private final SourceRecords records;
   private final IngestionConfig.Limits limits;
 
   /** A failed view: which one, why (the dead-letter reason), and a message naming the cause. */
@@ -80,11 +80,11 @@ public final class RecordProcessor {
       plans.add(new ViewPlan(ViewShape.of(v.view(), keyFields), v, List.copyOf(keys)));
     }
     this.views = List.copyOf(plans);
-    this.decoder = new JsonRecordDecoder(source, allKeys);
+    this.records = SourceRecords.of(source, allKeys);
   }
 
-  public JsonRecordDecoder decoder() {
-    return decoder;
+  public SourceRecords records() {
+    return records;
   }
 
   /** The view versions this processor computes. */

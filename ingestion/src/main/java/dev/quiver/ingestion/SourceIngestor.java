@@ -345,7 +345,7 @@ final class SourceIngestor implements AutoCloseable {
         }
         RecordProcessor.Result result;
         try {
-          DecodedRecord decoded = processor.decoder().decode(r.value());
+          DecodedRecord decoded = processor.records().read(r.value());
           checkNotTooFarAhead(decoded, clockMicros);
           result =
               processor.process(decoded, tp.partition(), offset, view -> needs(view, sp, offset));

@@ -38,14 +38,14 @@ class JsonRecordDecoderTest {
                   field("tags", "list<string>"),
                   field("vec", "list<float>")))
           .build();
-  static final JsonRecordDecoder DECODER = new JsonRecordDecoder(SOURCE, Set.of("id"));
+  static final SourceRecords DECODER = SourceRecords.of(SOURCE, Set.of("id"));
 
   static Field field(String name, String type) {
     return Field.newBuilder().setName(name).setType(Types.parse(type).orElseThrow()).build();
   }
 
   static DecodedRecord decode(String json) throws BadRecordException {
-    return DECODER.decode(json == null ? null : json.getBytes(StandardCharsets.UTF_8));
+    return DECODER.read(json == null ? null : json.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
@@ -121,7 +121,7 @@ class JsonRecordDecoderTest {
   }
 
   static void assertRejected(byte[] value, DeadLetterReason reason, String message) {
-    assertThatThrownBy(() -> DECODER.decode(value))
+    assertThatThrownBy(() -> DECODER.read(value))
         .isInstanceOfSatisfying(
             BadRecordException.class,
             e -> {
@@ -216,10 +216,9 @@ class JsonRecordDecoderTest {
       })
   void timesOutsideTheAcceptedRangeAreRefused(String name, String fields) {
     Source withList = SOURCE.toBuilder().addSchema(field("when", "list<timestamp>")).build();
-    JsonRecordDecoder decoder = new JsonRecordDecoder(withList, Set.of("id"));
+    SourceRecords decoder = SourceRecords.of(withList, Set.of("id"));
     assertThatThrownBy(
-            () ->
-                decoder.decode(("{\"id\":\"a\"," + fields + "}").getBytes(StandardCharsets.UTF_8)))
+            () -> decoder.read(("{\"id\":\"a\"," + fields + "}").getBytes(StandardCharsets.UTF_8)))
         .as(name)
         .isInstanceOfSatisfying(
             BadRecordException.class,
@@ -249,8 +248,8 @@ class JsonRecordDecoderTest {
         .isEqualTo(micros("2016-12-31T23:59:59.999999Z"));
     Source withTime = SOURCE.toBuilder().addSchema(field("at", "timestamp")).build();
     DecodedRecord r =
-        new JsonRecordDecoder(withTime, Set.of("id"))
-            .decode(
+        SourceRecords.of(withTime, Set.of("id"))
+            .read(
                 "{\"id\":\"a\",\"ts\":1,\"at\":\"2016-12-31T23:59:60Z\"}"
                     .getBytes(StandardCharsets.UTF_8));
     assertThat(r.fields()).containsEntry("at", Instant.parse("2016-12-31T23:59:59.999999Z"));
