@@ -5,10 +5,12 @@ import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.FeatureRepo;
-import java.io.BufferedReader;
+import dev.quiver.registry.util.StrictUtf8;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -27,7 +29,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Send JSON lines to a source's topic, one record per line, keyed by the entity key so that",
-      "each entity's events keep their order."
+      "each entity's events keep their order. The whole file is read and checked first: a line",
+      "that is not UTF-8 stops it with its line number before anything is sent. Empty lines are",
+      "not records; they are skipped and counted."
     })
 final class ProduceCommand implements Callable<Integer> {
   @Mixin RepoOptions options;
@@ -50,7 +54,8 @@ final class ProduceCommand implements Callable<Integer> {
       names = "--key",
       paramLabel = "FIELD",
       description =
-          "Field whose value keys each record. Default: the join key of the source's views.")
+          "Field whose value keys each record; '' for no key. Default: the join key of the"
+              + " source's views, when they all have the same one.")
   String keyField;
 
   @Override
@@ -70,29 +75,56 @@ final class ProduceCommand implements Callable<Integer> {
           .println("error: no source '" + sourceName + "' in " + options.repo);
       return QuiverCommand.FAILED;
     }
-    String key = keyField != null ? keyField : defaultKey(d, sourceName);
+    java.io.PrintWriter err = spec.commandLine().getErr();
+    String key;
+    if (keyField != null) {
+      key = keyField.isEmpty() ? null : keyField;
+    } else {
+      Map<String, List<String>> keys = viewKeys(d, sourceName);
+      if (keys.size() > 1) {
+        List<String> choices = new ArrayList<>();
+        keys.forEach((k, views) -> choices.add(k + " (" + String.join(", ", views) + ")"));
+        err.println(
+            "error: the views of source "
+                + sourceName
+                + " have different join keys: "
+                + String.join("; ", choices)
+                + ". Choose the record key with --key FIELD, or --key '' for none");
+        return QuiverCommand.FAILED;
+      }
+      key = keys.isEmpty() ? null : keys.keySet().iterator().next();
+    }
+    List<String> lines;
+    int empty;
+    try {
+      byte[] all = file.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(file));
+      lines = new ArrayList<>();
+      empty = lines(all, lines);
+    } catch (java.nio.file.NoSuchFileException e) {
+      err.println("error: no file " + file);
+      return QuiverCommand.FAILED;
+    } catch (BadLine e) {
+      err.println("error: " + file + ": " + e.getMessage() + "; nothing was sent");
+      return QuiverCommand.FAILED;
+    }
     String servers = Endpoints.bootstrap(options.repo, bootstrap);
     com.fasterxml.jackson.databind.ObjectMapper json =
         new com.fasterxml.jackson.databind.ObjectMapper();
     long sent = 0;
     try (KafkaProducer<byte[], byte[]> producer =
-            new KafkaProducer<>(
-                Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    servers,
-                    ProducerConfig.ACKS_CONFIG,
-                    "all",
-                    ProducerConfig.LINGER_MS_CONFIG,
-                    10),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
-        BufferedReader in =
-            file.equals("-")
-                ? new BufferedReader(
-                    new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))
-                : Files.newBufferedReader(Path.of(file))) {
-      String line;
-      while ((line = in.readLine()) != null) {
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                servers,
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.LINGER_MS_CONFIG,
+                10),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> acks =
+          new ArrayList<>();
+      for (String line : lines) {
         if (line.isBlank()) {
           continue;
         }
@@ -108,29 +140,84 @@ final class ProduceCommand implements Callable<Integer> {
             k = null; // sent as is: ingestion sends it to the dead-letter topic with the reason
           }
         }
-        producer.send(
-            new ProducerRecord<>(
-                source.get().getKafka().getTopic(), k, line.getBytes(StandardCharsets.UTF_8)));
+        acks.add(
+            producer.send(
+                new ProducerRecord<>(
+                    source.get().getKafka().getTopic(), k, line.getBytes(StandardCharsets.UTF_8))));
         sent++;
       }
       producer.flush();
+      for (var ack : acks) {
+        ack.get();
+      }
     }
     spec.commandLine()
         .getOut()
-        .printf("sent %d records to %s at %s%n", sent, source.get().getKafka().getTopic(), servers);
+        .printf(
+            "sent %d records to %s at %s%s%n",
+            sent,
+            source.get().getKafka().getTopic(),
+            servers,
+            empty == 0
+                ? ""
+                : " (" + empty + (empty == 1 ? " empty line" : " empty lines") + " skipped)");
     return 0;
   }
 
-  private static String defaultKey(RegistrySnapshot d, String source) {
+  /** A line of the file that cannot be sent as it is. */
+  static final class BadLine extends Exception {
+    BadLine(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * Splits {@code bytes} into lines (a {@code \r} before the {@code \n} dropped), each decoded as
+   * strict UTF-8, into {@code out}; returns how many are empty or blank.
+   */
+  static int lines(byte[] bytes, List<String> out) throws BadLine {
+    int empty = 0;
+    int start = 0;
+    int number = 0;
+    while (start < bytes.length) {
+      int end = start;
+      while (end < bytes.length && bytes[end] != '\n') {
+        end++;
+      }
+      number++;
+      int stop = end > start && bytes[end - 1] == '\r' ? end - 1 : end;
+      byte[] line = java.util.Arrays.copyOfRange(bytes, start, stop);
+      String text;
+      try {
+        text = StrictUtf8.decode(line).toString();
+      } catch (StrictUtf8.MalformedException e) {
+        throw new BadLine(
+            String.format(
+                "line %d is not UTF-8 text: byte %d of the line is 0x%02X",
+                number, e.byteOffset() + 1, e.badByte()));
+      }
+      if (text.isBlank()) {
+        empty++;
+      }
+      out.add(text);
+      start = end + 1;
+    }
+    return empty;
+  }
+
+  /** The first join key of each view of {@code source}, with the views keyed by it. */
+  private static Map<String, List<String>> viewKeys(RegistrySnapshot d, String source) {
+    Map<String, List<String>> out = new java.util.LinkedHashMap<>();
     for (FeatureView v : d.getFeatureViewsList()) {
       if (v.getSource().equals(source) && v.getEntitiesCount() > 0) {
         for (Entity e : d.getEntitiesList()) {
           if (e.getName().equals(v.getEntities(0)) && e.getJoinKeysCount() > 0) {
-            return e.getJoinKeys(0).getName();
+            out.computeIfAbsent(e.getJoinKeys(0).getName(), k -> new ArrayList<>())
+                .add(v.getName());
           }
         }
       }
     }
-    return null;
+    return out;
   }
 }
