@@ -45,7 +45,7 @@ final class ExportCommand implements Callable<Integer> {
       names = "--out",
       required = true,
       paramLabel = "FILE",
-      description = "Output, .parquet or .csv.")
+      description = "Output: .parquet, .csv, or .arrow / .feather (Arrow IPC).")
   Path out;
 
   @Option(

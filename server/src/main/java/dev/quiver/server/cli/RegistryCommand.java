@@ -76,14 +76,31 @@ final class RegistryCommand {
         out.println("No versions applied yet.");
         return 0;
       }
-      out.printf("%-8s %-24s %-16s %s%n", "VERSION", "APPLIED AT", "APPLIED BY", "SUMMARY");
+      // Columns as wide as their widest cell, so they line up whatever the times and names.
+      List<String[]> rows = new java.util.ArrayList<>();
+      rows.add(new String[] {"VERSION", "APPLIED AT", "APPLIED BY", "SUMMARY"});
       for (RegistryVersion v : versions) {
+        rows.add(
+            new String[] {
+              String.valueOf(v.getVersion()),
+              Timestamps.toString(v.getAppliedAt()),
+              v.getAppliedBy(),
+              v.getSummary()
+            });
+      }
+      int[] widths = new int[3];
+      for (String[] r : rows) {
+        for (int c = 0; c < widths.length; c++) {
+          widths[c] = Math.max(widths[c], r[c].length());
+        }
+      }
+      for (String[] r : rows) {
         out.printf(
-            "%-8d %-24s %-16s %s%n",
-            v.getVersion(),
-            Timestamps.toString(v.getAppliedAt()),
-            v.getAppliedBy(),
-            v.getSummary());
+            "%-" + widths[0] + "s  %-" + widths[1] + "s  %-" + widths[2] + "s  %s%n",
+            r[0],
+            r[1],
+            r[2],
+            r[3]);
       }
       return 0;
     }

@@ -148,6 +148,10 @@ class CliTest {
     Result list = run("registry", "list", "--repo", repo.toString());
     assertThat(list.exit()).isZero();
     assertThat(list.out()).contains("alice").contains("8 added");
+    String[] listed = list.out().split("\n");
+    int by = listed[0].indexOf("APPLIED BY");
+    assertThat(listed[1].substring(by)).as("columns line up").startsWith("alice");
+    assertThat(listed[1].substring(listed[0].indexOf("SUMMARY"))).contains("8 added");
 
     Result show = run("registry", "show", "--repo", repo.toString());
     assertThat(show.exit()).isZero();
