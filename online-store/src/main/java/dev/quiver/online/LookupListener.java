@@ -14,30 +14,17 @@ import java.util.List;
  */
 public interface LookupListener {
   /** Does nothing. */
-  LookupListener NONE =
-      new LookupListener() {
-        @Override
-        public void lookedUp(int entityRows) {}
-
-        @Override
-        public void values(
-            String service,
-            ViewId view,
-            int present,
-            int nullValue,
-            int notFound,
-            int outsideMaxAge) {}
-      };
+  LookupListener NONE = new LookupListener() {};
 
   /** A request of {@code entityRows} entity rows was answered. */
-  void lookedUp(int entityRows);
+  default void lookedUp(int entityRows) {}
 
   /**
    * The values of {@code view} in one answer, by status: one per requested feature of the view and
    * entity row. {@code service} is the feature service asked for, or "" for a list of features.
    */
-  void values(
-      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge);
+  default void values(
+      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {}
 
   /**
    * Whether {@link #answered} is to be called, asked once per request: false spares the request

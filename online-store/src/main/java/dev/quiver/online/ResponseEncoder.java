@@ -145,11 +145,6 @@ final class ResponseEncoder {
       return FeatureStatus.forNumber(statuses[row]);
     }
 
-    /** The serialized {@code Value} set for {@code row}, copied. */
-    byte[] valueBytes(int row) {
-      return java.util.Arrays.copyOfRange(values[row], offsets[row], offsets[row] + lengths[row]);
-    }
-
     /** The {@code Value} set for {@code row}, parsed. */
     Value value(int row) {
       try {

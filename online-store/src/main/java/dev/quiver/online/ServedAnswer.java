@@ -90,11 +90,6 @@ public final class ServedAnswer {
     return columns.get(feature).value(row);
   }
 
-  /** The serialized value sent, copied. */
-  public byte[] valueBytes(int feature, int row) {
-    return columns.get(feature).valueBytes(row);
-  }
-
   /**
    * The event time of the stored row the value came from, epoch microseconds, or {@link
    * Long#MIN_VALUE} when no row was found.

@@ -434,22 +434,22 @@ public final class QuiverServer implements AutoCloseable {
     resources.add(online);
     new dev.quiver.server.metrics.RocksDbMetrics(online).bindTo(meters);
     project = settings.project().isEmpty() ? "default" : settings.project();
+    ParquetOfflineSink.Limits offlineLimits =
+        new ParquetOfflineSink.Limits(
+            ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval);
     offline =
         new ParquetOfflineSink(
             OfflineLayout.projectRoot(settings.dataDir(), project),
-            new ParquetOfflineSink.Limits(
-                ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
+            offlineLimits,
             Clock.systemUTC());
     resources.add(offline);
     appliedOnline = new AppliedRowsSink(online, meters, options.clock);
-    ingestion =
-        new Ingestion(
-            IngestionConfig.defaults(bootstrap, project)
-                .withMemberId(memberId(settings))
-                .withLimits(options.ingestionLimits)
-                .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
-            List.of(appliedOnline, offline),
-            meters);
+    IngestionConfig ingestionConfig =
+        IngestionConfig.defaults(bootstrap, project)
+            .withMemberId(memberId(settings))
+            .withLimits(options.ingestionLimits)
+            .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents));
+    ingestion = new Ingestion(ingestionConfig, List.of(appliedOnline, offline), meters);
     ingestionMetrics = new IngestionMetrics(meters);
     resources.add(ingestion);
     // The feature log: served vectors of services with logging, read back from their topics into
@@ -457,15 +457,13 @@ public final class QuiverServer implements AutoCloseable {
     featureLogStore =
         new ParquetOfflineSink(
             OfflineLayout.featureLogRoot(settings.dataDir(), project),
-            new ParquetOfflineSink.Limits(
-                ParquetOfflineSink.Limits.defaults().maxFileBytes(), options.offlineCommitInterval),
+            offlineLimits,
             Clock.systemUTC());
     resources.add(featureLogStore);
     featureLogIngestion =
         new Ingestion(
-            IngestionConfig.defaults(bootstrap, project)
+            ingestionConfig
                 .withMemberId(memberId(settings) + "-feature-log")
-                .withLimits(options.ingestionLimits)
                 // The log is not read against a clock: fetch in large batches, seldom, so reading
                 // it back costs the server little however often it is written.
                 .withClientOverrides(
@@ -473,8 +471,7 @@ public final class QuiverServer implements AutoCloseable {
                         org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
                         256 * 1024,
                         org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                        1_000))
-                .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents)),
+                        1_000)),
             List.of(featureLogStore),
             meters);
     resources.add(featureLogIngestion);
@@ -765,8 +762,9 @@ public final class QuiverServer implements AutoCloseable {
     online.prepare(views);
     offline.prepare(views);
     ingestion.apply(snapshot, logic);
-    catalog.set(ServingCatalog.of(snapshot));
-    liveProfiles.apply(snapshot);
+    ServingCatalog served = ServingCatalog.of(snapshot);
+    catalog.set(served);
+    liveProfiles.apply(snapshot, served);
     featureLogger.apply(snapshot);
     RegistrySnapshot logs = FeatureLog.registry(snapshot);
     List<ViewId> logViews = new ArrayList<>();

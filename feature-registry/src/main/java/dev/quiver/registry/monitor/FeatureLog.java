@@ -14,6 +14,7 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.semantics.FeatureRef;
 import dev.quiver.registry.semantics.JoinKeys;
 import java.nio.charset.StandardCharsets;
@@ -60,7 +61,7 @@ public final class FeatureLog {
    * @param service the feature service
    * @param keys the join keys of all its views, in the order features first name them
    * @param columns its features, in service order
-   * @param views the views read, in first-use order
+   * @param viewIds the view versions read, in first-use order
    * @param version the layout's number: a hash of all of the above, so a changed service logs to a
    *     new version of its log view and an unchanged one keeps its own across registry versions
    * @param sampleRate the share of entities logged
@@ -69,9 +70,14 @@ public final class FeatureLog {
       String service,
       List<Field> keys,
       List<Column> columns,
-      List<String> views,
+      List<ViewId> viewIds,
       int version,
       double sampleRate) {
+    /** The names of the views read, in first-use order. */
+    public List<String> views() {
+      return viewIds.stream().map(ViewId::name).toList();
+    }
+
     /** The name of the view that holds the service's log. */
     public String viewName() {
       return FeatureLog.viewName(service);
@@ -109,7 +115,7 @@ public final class FeatureLog {
       views.put(v.getName() + "@" + v.getVersion(), v);
     }
     Map<String, Field> keys = new LinkedHashMap<>();
-    Set<String> viewNames = new LinkedHashSet<>();
+    Set<ViewId> viewIds = new LinkedHashSet<>();
     List<Column> columns = new ArrayList<>();
     for (FeatureReference ref : service.getFeaturesList()) {
       FeatureView v = views.get(ref.getView() + "@" + ref.getViewVersion());
@@ -117,7 +123,7 @@ public final class FeatureLog {
         throw new IllegalArgumentException("service " + service.getName() + ": no view " + ref);
       }
       JoinKeys.of(snapshot, v).forEach(k -> keys.putIfAbsent(k.getName(), k));
-      viewNames.add(v.getName());
+      viewIds.add(ViewId.of(v));
       columns.add(
           new Column(
               FeatureRef.columnName(v.getName(), ref.getFeature()),
@@ -143,7 +149,7 @@ public final class FeatureLog {
             service.getName(),
             List.copyOf(keys.values()),
             List.copyOf(columns),
-            List.copyOf(viewNames),
+            List.copyOf(viewIds),
             version,
             service.getLogging().getSampleRate()));
   }

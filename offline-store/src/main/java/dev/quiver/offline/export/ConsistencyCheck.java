@@ -134,19 +134,20 @@ public final class ConsistencyCheck {
         export(registry, offlineRoot, layout, vectors, times, workDir.resolve("at-request"));
     // Mismatches, per (vector, view) for the second pass.
     Map<String, Integer> viewIndex = new HashMap<>();
-    for (int v = 0; v < layout.views().size(); v++) {
-      viewIndex.put(layout.views().get(v), v);
+    for (int v = 0; v < layout.viewIds().size(); v++) {
+      viewIndex.put(layout.viewIds().get(v).name(), v);
     }
     List<int[]> suspects = new ArrayList<>();
     Map<Long, Integer> suspectIndex = new HashMap<>();
     int keys = layout.keys().size();
     byte[][] outcome = new byte[vectors.size()][columns.size()];
+    Value[][] offlineValues = new Value[vectors.size()][columns.size()];
     for (int i = 0; i < vectors.size(); i++) {
       FeatureLogs.Vector vec = vectors.get(i);
       for (int c = 0; c < columns.size(); c++) {
-        Value served = servedValue(vec, c);
         Value off = offlineValue(offline.get(i)[keys + 1 + c], columns.get(c).type());
-        outcome[i][c] = classify(served, off);
+        offlineValues[i][c] = off;
+        outcome[i][c] = classify(servedValue(vec, c), off);
         if (outcome[i][c] >= DIFFERENT) {
           int view = viewIndex.get(columns.get(c).view());
           long applied = vec.appliedMicros()[view];
@@ -178,7 +179,7 @@ public final class ConsistencyCheck {
         FeatureReport r = reports.get(c);
         Value served = servedValue(vec, c);
         ValueType type = columns.get(c).type();
-        Value off = offlineValue(offline.get(i)[keys + 1 + c], type);
+        Value off = offlineValues[i][c];
         byte o = outcome[i][c];
         if (o >= DIFFERENT) {
           int view = viewIndex.get(columns.get(c).view());

@@ -70,7 +70,7 @@ public final class FeatureLogs {
           if (logged.getValuesCount() != columns
               || logged.getStatusesCount() != columns
               || logged.getEventTimestampsCount() != columns
-              || logged.getAppliedTimestampsCount() != layout.views().size()) {
+              || logged.getAppliedTimestampsCount() != layout.viewIds().size()) {
             throw new IllegalArgumentException(
                 "a logged vector of "
                     + layout.service()
@@ -88,7 +88,7 @@ public final class FeatureLogs {
           for (int c = 0; c < columns; c++) {
             events[c] = micros(logged.getEventTimestamps(c));
           }
-          long[] applied = new long[layout.views().size()];
+          long[] applied = new long[layout.viewIds().size()];
           for (int i = 0; i < applied.length; i++) {
             applied[i] = micros(logged.getAppliedTimestamps(i));
           }

@@ -33,9 +33,7 @@ public final class LoggedExport {
   /** The service's log layout in {@code registry}, or why there is none. */
   public static FeatureLog.Layout layout(RegistrySnapshot registry, String service) {
     FeatureService s =
-        registry.getFeatureServicesList().stream()
-            .filter(x -> x.getName().equals(service))
-            .findFirst()
+        dev.quiver.registry.FeatureServices.find(registry, service)
             .orElseThrow(
                 () ->
                     new IllegalArgumentException(

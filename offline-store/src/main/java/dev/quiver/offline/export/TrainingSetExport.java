@@ -365,9 +365,7 @@ public final class TrainingSetExport {
     List<Requested> out = new ArrayList<>();
     if (serviceName != null) {
       FeatureService service =
-          registry.getFeatureServicesList().stream()
-              .filter(s -> s.getName().equals(serviceName))
-              .findFirst()
+          dev.quiver.registry.FeatureServices.find(registry, serviceName)
               .orElseThrow(
                   () ->
                       new UnknownFeatureException(

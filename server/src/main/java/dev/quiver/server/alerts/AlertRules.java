@@ -338,10 +338,7 @@ public final class AlertRules {
           String service = r.labels().get("service");
           double threshold =
               DriftSettings.of(
-                      registry.getFeatureServicesList().stream()
-                          .filter(x -> x.getName().equals(service))
-                          .findFirst()
-                          .orElseThrow())
+                      dev.quiver.registry.FeatureServices.find(registry, service).orElseThrow())
                   .psiAlert();
           // Under the threshold for 10 minutes, then over it for longer than the hold.
           test(

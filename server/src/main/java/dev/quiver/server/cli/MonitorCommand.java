@@ -82,10 +82,7 @@ final class MonitorCommand implements Runnable {
       }
       String project = registry.get().getProject().getName();
       FeatureService s =
-          registry.get().getFeatureServicesList().stream()
-              .filter(x -> x.getName().equals(service))
-              .findFirst()
-              .orElse(null);
+          dev.quiver.registry.FeatureServices.find(registry.get(), service).orElse(null);
       if (s == null) {
         err.println(
             "error: feature service "

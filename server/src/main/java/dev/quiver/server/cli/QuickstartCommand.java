@@ -276,10 +276,7 @@ final class QuickstartCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     FeatureService service =
-        loaded.definition().getFeatureServicesList().stream()
-            .filter(s -> s.getName().equals(SERVICE))
-            .findFirst()
-            .orElse(null);
+        dev.quiver.registry.FeatureServices.find(loaded.definition(), SERVICE).orElse(null);
     if (service == null) {
       err.println("error: --shift needs feature service " + SERVICE + ", which " + repo + " lacks");
       return QuiverCommand.FAILED;
@@ -323,12 +320,7 @@ final class QuickstartCommand implements Callable<Integer> {
       return QuiverCommand.FAILED;
     }
     // Where quiver export recorded it: under the applied registry's project.
-    String project =
-        new DirectoryRegistryStore(settings.registryDir())
-            .latest()
-            .orElseThrow()
-            .getProject()
-            .getName();
+    String project = loaded.definition().getProject().getName();
     Path baseline = Baseline.path(settings.dataDir(), project, SERVICE, BASELINE);
     out.printf("   Baseline: %s%n", baseline);
     out.flush();

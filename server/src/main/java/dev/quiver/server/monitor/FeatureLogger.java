@@ -4,10 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
+import dev.quiver.online.EntityKeyCodec;
 import dev.quiver.online.LookupListener;
 import dev.quiver.online.ServedAnswer;
-import dev.quiver.online.ServingCatalog;
-import dev.quiver.proto.v1.FeatureService;
 import dev.quiver.proto.v1.LoggedVector;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.monitor.FeatureLog;
@@ -81,9 +80,8 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
   private final RepeatingFailureLog failures =
       new RepeatingFailureLog(LOG, "feature log", Duration.ofMinutes(1));
 
-  /** A logging service: its layout, topic, and the view version of each of its views. */
-  private record Logged(
-      FeatureLog.Layout layout, String topic, List<ViewId> views, Counter records) {}
+  /** A logging service: its layout and topic. */
+  private record Logged(FeatureLog.Layout layout, String topic, Counter records) {}
 
   /**
    * @param applied the newest event time the online store has applied to a view, epoch microseconds
@@ -117,31 +115,12 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
    * broker.
    */
   public synchronized void apply(RegistrySnapshot snapshot) {
-    ServingCatalog catalog = ServingCatalog.of(snapshot);
     Map<String, Logged> next = new HashMap<>();
-    for (FeatureService s : snapshot.getFeatureServicesList()) {
-      FeatureLog.layout(snapshot, s)
-          .ifPresent(
-              layout -> {
-                List<ViewId> views = new ArrayList<>();
-                List<ServingCatalog.ServedFeature> served =
-                    catalog.service(s.getName()).orElseThrow();
-                for (String v : layout.views()) {
-                  views.add(
-                      served.stream()
-                          .filter(f -> f.view().name().equals(v))
-                          .findFirst()
-                          .orElseThrow()
-                          .view());
-                }
-                next.put(
-                    s.getName(),
-                    new Logged(
-                        layout,
-                        FeatureLog.topic(project, s.getName()),
-                        List.copyOf(views),
-                        counter(RECORDS, s.getName(), null)));
-              });
+    for (FeatureLog.Layout layout : FeatureLog.layouts(snapshot)) {
+      String service = layout.service();
+      next.put(
+          service,
+          new Logged(layout, FeatureLog.topic(project, service), counter(RECORDS, service, null)));
     }
     services = Map.copyOf(next);
     List<String> missing =
@@ -215,13 +194,6 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
   }
 
   @Override
-  public void lookedUp(int entityRows) {}
-
-  @Override
-  public void values(
-      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {}
-
-  @Override
   public boolean wantsAnswers() {
     return !services.isEmpty();
   }
@@ -251,7 +223,7 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
       byte[] value = record(logged, a, r, key);
       try {
         producer.send(
-            new ProducerRecord<>(logged.topic, keyBytes(key), value),
+            new ProducerRecord<>(logged.topic, EntityKeyCodec.encode(key), value),
             (metadata, e) -> {
               if (e == null) {
                 logged.records.increment();
@@ -294,7 +266,7 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
         vector.addStatuses(a.status(f, r));
         vector.addEventTimestamps(timestamp(a.eventTimeMicros(f, r)));
       }
-      for (ViewId view : logged.views) {
+      for (ViewId view : logged.layout.viewIds()) {
         vector.addAppliedTimestamps(timestamp(applied.applyAsLong(view)));
       }
       // Jackson's default base64 is the standard alphabet with padding, as the decoder reads it.
@@ -313,16 +285,6 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
   /** The timestamp of an epoch-microsecond time; the empty one for none. */
   private static Timestamp timestamp(long micros) {
     return micros == Long.MIN_VALUE ? Timestamp.getDefaultInstance() : Micros.timestamp(micros);
-  }
-
-  private static byte[] keyBytes(List<Object> key) {
-    StringBuilder b = new StringBuilder();
-    for (Object k : key) {
-      b.append(
-              k instanceof ByteString bs ? Base64.getEncoder().encodeToString(bs.toByteArray()) : k)
-          .append('\u0000');
-    }
-    return b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private Counter counter(String name, String service, String reason) {

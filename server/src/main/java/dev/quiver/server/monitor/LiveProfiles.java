@@ -11,7 +11,6 @@ import dev.quiver.registry.monitor.Baseline;
 import dev.quiver.registry.monitor.DriftSettings;
 import dev.quiver.registry.monitor.DriftTable;
 import dev.quiver.registry.monitor.FeatureProfile;
-import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.util.RepeatingFailureLog;
 import io.micrometer.core.instrument.Gauge;
@@ -83,9 +82,11 @@ public final class LiveProfiles implements LookupListener {
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
-  /** Follows a registry version: its services, their features and drift settings. */
-  public synchronized void apply(RegistrySnapshot snapshot) {
-    ServingCatalog catalog = ServingCatalog.of(snapshot);
+  /**
+   * Follows a registry version: its services, their features (as {@code catalog}, the version's
+   * serving catalog, resolves them) and drift settings.
+   */
+  public synchronized void apply(RegistrySnapshot snapshot, ServingCatalog catalog) {
     Map<String, ServiceProfiles> next = new LinkedHashMap<>();
     for (FeatureService s : snapshot.getFeatureServicesList()) {
       DriftSettings settings = DriftSettings.of(s);
@@ -105,13 +106,6 @@ public final class LiveProfiles implements LookupListener {
     services = Map.copyOf(next);
     any = next.values().stream().anyMatch(p -> p.settings.sampleRate() > 0);
   }
-
-  @Override
-  public void lookedUp(int entityRows) {}
-
-  @Override
-  public void values(
-      String service, ViewId view, int present, int nullValue, int notFound, int outsideMaxAge) {}
 
   @Override
   public boolean wantsAnswers() {
