@@ -63,10 +63,27 @@ public final class Ingestion implements AutoCloseable {
   private record Running(Source source, List<FeatureView> views, SourceIngestor ingestor) {}
 
   public Ingestion(IngestionConfig config, List<RowSink> sinks, MeterRegistry meters) {
+    this(config, sinks, meters, null);
+  }
+
+  /**
+   * Ingestion whose new views (and views behind the archive after a failure) are filled from the
+   * source archive first, then from Kafka after the archive's last position.
+   *
+   * @param archive reads the source archives; null: views replay from Kafka only
+   */
+  public Ingestion(
+      IngestionConfig config,
+      List<RowSink> sinks,
+      MeterRegistry meters,
+      dev.quiver.registry.rows.SourceArchive.Reader archive) {
     this.config = Objects.requireNonNull(config, "config");
     this.sinks = List.copyOf(sinks);
     this.meters = Objects.requireNonNull(meters, "meters");
+    this.archive = archive;
   }
+
+  private final dev.quiver.registry.rows.SourceArchive.Reader archive;
 
   /**
    * Ingests the sources of {@code snapshot} with its compiled {@code logic}, starting, stopping and
@@ -115,7 +132,7 @@ public final class Ingestion implements AutoCloseable {
           deadLetterLimits.getOrDefault(
               source.getKafka().getDeadLetterTopic(), KAFKA_DEFAULT_MAX_MESSAGE_BYTES);
       SourceIngestor ingestor =
-          new SourceIngestor(source, processor, sinks, deadLetterMax, config, meters);
+          new SourceIngestor(source, processor, sinks, deadLetterMax, config, meters, archive);
       running.put(source.getName(), new Running(source, List.copyOf(views), ingestor));
       LOG.info(
           "source {}: ingesting topic {} for {}",

@@ -8,6 +8,7 @@ import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.logic.CompiledExpression;
 import dev.quiver.registry.logic.CompiledView;
 import dev.quiver.registry.logic.ExpressionException;
+import dev.quiver.registry.rows.SourceArchive;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
 import dev.quiver.registry.rows.ViewShape;
@@ -21,9 +22,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Turns one decoded source record into the rows of every view version that reads the source,
- * running each view's compiled filter, features and aggregation inputs. A view whose expression
- * fails on the record yields a failure for that view only; the other views keep their rows.
+ * Turns one decoded source record into the rows of every view version that reads the source, and
+ * the row of the source's {@link SourceArchive} when it has one, running each view's compiled
+ * filter, features and aggregation inputs. A view whose expression fails on the record yields a
+ * failure for that view only; the other views keep their rows.
  *
  * <p>What a view stores is bounded ({@link IngestionConfig.Limits}): a value larger than {@code
  * quiver serve --max-value-bytes}, or a row whose values together are larger than {@code quiver
@@ -81,7 +83,14 @@ public final class RecordProcessor {
     }
     this.views = List.copyOf(plans);
     this.records = SourceRecords.of(source, allKeys);
+    this.source = source;
+    this.archive = SourceArchive.enabled(source) ? SourceArchive.shape(source) : null;
   }
+
+  /** The archive's shape, or null when the source is not archived. */
+  private final ViewShape archive;
+
+  private final Source source;
 
   public SourceRecords records() {
     return records;
@@ -89,7 +98,17 @@ public final class RecordProcessor {
 
   /** The view versions this processor computes. */
   public List<ViewId> viewIds() {
-    return views.stream().map(ViewPlan::id).toList();
+    List<ViewId> ids = new ArrayList<>(views.size() + 1);
+    if (archive != null) {
+      ids.add(archive.id());
+    }
+    views.forEach(v -> ids.add(v.id()));
+    return List.copyOf(ids);
+  }
+
+  /** The source. */
+  public Source source() {
+    return source;
   }
 
   /**
@@ -107,6 +126,9 @@ public final class RecordProcessor {
         new OrderKey(record.eventTimeMicros(), record.createdTimeMicros(), partition, offset);
     Map<String, Object> fields = record.fields();
     Map<String, Object> prepared = null;
+    if (archive != null && include.test(archive.id())) {
+      rows.add(SourceArchive.row(source, archive, fields, order));
+    }
     for (ViewPlan plan : views) {
       if (!include.test(plan.id())) {
         continue;

@@ -3,6 +3,7 @@ package dev.quiver.ingestion;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.rows.RowBatch;
 import dev.quiver.registry.rows.RowSink;
+import dev.quiver.registry.rows.SourceArchive;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.rows.ViewRow;
@@ -103,15 +104,38 @@ final class SourceIngestor implements AutoCloseable {
 
   private final Map<SourcePartition, Long> applied = new ConcurrentHashMap<>();
 
+  /** Reads the source's archive back; null when views replay from Kafka only. */
+  private final SourceArchive.Reader archive;
+
+  /** The source's archive view, or null when it is not archived. */
+  private final ViewId archiveId;
+
+  /**
+   * Per partition, the archive's committed position when last read: a (sink, view) below it is
+   * filled from the archive, not from Kafka. Touched by the ingestor thread only.
+   */
+  private Map<SourcePartition, Long> archived = Map.of();
+
+  /** Open reads of the archive by partition, positioned at their next offset. */
+  private final Map<SourcePartition, ArchiveCursor> cursors = new HashMap<>();
+
+  private record ArchiveCursor(SourceArchive.Records records, long to, long[] next) {}
+
   SourceIngestor(
       Source source,
       RecordProcessor processor,
       List<RowSink> sinks,
       int deadLetterMaxBytes,
       IngestionConfig config,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      SourceArchive.Reader archive) {
     this.source = source;
     this.processor = processor;
+    this.archive = archive;
+    this.archiveId =
+        processor.viewIds().contains(SourceArchive.id(source.getName()))
+            ? SourceArchive.id(source.getName())
+            : null;
     this.sinks = List.copyOf(sinks);
     this.deadLetters =
         new DeadLetterSender(
@@ -273,7 +297,18 @@ final class SourceIngestor implements AutoCloseable {
               source.getName());
           seekToRecordedPositions(consumer.assignment());
         }
-        ConsumerRecords<byte[], byte[]> batch = consumer.poll(config.pollTimeout());
+        boolean filled;
+        try {
+          filled = fillFromArchive();
+        } catch (IOException | RuntimeException e) {
+          if (e instanceof WakeupException w) {
+            throw w;
+          }
+          failed("filling views from the source archive", e);
+          continue;
+        }
+        ConsumerRecords<byte[], byte[]> batch =
+            consumer.poll(filled ? Duration.ZERO : config.pollTimeout());
         if (batch.isEmpty()) {
           continue;
         }
@@ -289,21 +324,7 @@ final class SourceIngestor implements AutoCloseable {
           if (e instanceof WakeupException w) {
             throw w;
           }
-          writeFailures.increment();
-          applyFailure = e.getMessage() == null ? e.toString() : e.getMessage();
-          if (applyFailingSince == null) {
-            applyFailingSince = Instant.now();
-          }
-          applyLog.failure(
-              "applying "
-                  + batch.count()
-                  + " records failed; retrying from the recorded positions every "
-                  + config.retryBackoff().toMillis()
-                  + " ms: "
-                  + applyFailure,
-              e);
-          pause();
-          seekToRecordedPositions(consumer.assignment());
+          failed("applying " + batch.count() + " records", e);
         }
       }
     } catch (WakeupException e) {
@@ -312,6 +333,7 @@ final class SourceIngestor implements AutoCloseable {
       stoppedReason = "ingestion stopped: " + e;
       LOG.error("source {}: ingestion stopped", source.getName(), e);
     } finally {
+      closeCursors();
       try {
         consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
       } catch (RuntimeException e) {
@@ -320,6 +342,197 @@ final class SourceIngestor implements AutoCloseable {
       consumerMetrics.close();
       deadLetters.close();
       stopped.countDown();
+    }
+  }
+
+  /**
+   * After a failed write: counts it, logs it, waits, and reads again from the recorded positions.
+   */
+  private void failed(String what, Exception e) {
+    writeFailures.increment();
+    applyFailure = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (applyFailingSince == null) {
+      applyFailingSince = Instant.now();
+    }
+    applyLog.failure(
+        what
+            + " failed; retrying from the recorded positions every "
+            + config.retryBackoff().toMillis()
+            + " ms: "
+            + applyFailure,
+        e);
+    pause();
+    closeCursors();
+    seekToRecordedPositions(consumer.assignment());
+  }
+
+  /** Archived records read per partition between two polls while views are filled. */
+  static final int ARCHIVE_CHUNK = 5_000;
+
+  /** The archive's committed positions, read again (they advance as the offline store commits). */
+  private void refreshArchived() throws IOException {
+    if (archive != null && archiveId != null) {
+      archived = Map.copyOf(archive.committed(source.getName()));
+    }
+  }
+
+  /**
+   * Fills the (sink, view) pairs below the archive's committed position from the archive: one chunk
+   * per partition, through the same processing and into the same sinks as records from Kafka, with
+   * positions advancing as they would. A pair that reaches the archive's position reads Kafka from
+   * there on (the consumer seeks back to it). Returns whether anything was filled.
+   */
+  private boolean fillFromArchive() throws IOException {
+    if (archive == null || archiveId == null) {
+      return false;
+    }
+    refreshArchived();
+    boolean filled = false;
+    java.util.Set<TopicPartition> assigned = consumer.assignment();
+    for (Map.Entry<SourcePartition, Long> e : archived.entrySet()) {
+      SourcePartition sp = e.getKey();
+      TopicPartition tp = new TopicPartition(sp.topic(), sp.partition());
+      if (sp.topic().equals(source.getKafka().getTopic()) && !assigned.contains(tp)) {
+        continue;
+      }
+      long to = e.getValue();
+      long from = Long.MAX_VALUE;
+      for (ViewId view : processor.viewIds()) {
+        if (view.equals(archiveId)) {
+          continue;
+        }
+        for (int s = 0; s < sinks.size(); s++) {
+          long p = position(s, view, sp);
+          if (p < to) {
+            from = Math.min(from, p);
+          }
+        }
+      }
+      if (from == Long.MAX_VALUE) {
+        closeCursor(sp);
+        continue;
+      }
+      filled = true;
+      if (fillChunk(sp, from, to) && assigned.contains(tp)) {
+        seekToRecordedPositions(List.of(tp));
+      }
+    }
+    return filled;
+  }
+
+  /** Fills one chunk of a partition's archive; returns whether the pairs reached {@code to}. */
+  private boolean fillChunk(SourcePartition sp, long from, long to) throws IOException {
+    ArchiveCursor c = cursors.get(sp);
+    if (c == null || c.next()[0] != from || c.to() != to) {
+      closeCursor(sp);
+      c = new ArchiveCursor(archive.read(source, sp, from, to), to, new long[] {from});
+      cursors.put(sp, c);
+    }
+    List<List<ViewRow>> rowsBySink = new ArrayList<>();
+    for (int i = 0; i < sinks.size(); i++) {
+      rowsBySink.add(new ArrayList<>());
+    }
+    long clockMicros = Micros.of(config.future().clock().instant());
+    long next = from;
+    boolean exhausted = false;
+    for (int n = 0; n < ARCHIVE_CHUNK; n++) {
+      if (!c.records().hasNext()) {
+        exhausted = true;
+        break;
+      }
+      SourceArchive.Record r = c.records().next();
+      long offset = r.order().offset();
+      next = offset + 1;
+      DecodedRecord decoded =
+          new DecodedRecord(r.fields(), r.order().eventTimeMicros(), r.order().createdTimeMicros());
+      RecordProcessor.Result result;
+      try {
+        result =
+            processor.process(
+                decoded, sp.partition(), offset, view -> fromArchive(view, sp, offset, to));
+      } catch (RuntimeException | StackOverflowError failure) {
+        internalLog.failure(
+            "archived offset " + offset + " goes to the dead-letter topic: " + failure, failure);
+        deadLetter(
+            archived(sp, offset), DeadLetterReason.INTERNAL_ERROR, "processing failed", null);
+        continue;
+      }
+      for (RecordProcessor.Failure f : result.failures()) {
+        deadLetter(
+            archived(sp, offset), f.reason(), f.message() + " (from the source archive)", f.view());
+      }
+      for (ViewRow row : result.rows()) {
+        for (int s = 0; s < sinks.size(); s++) {
+          long p = position(s, row.view(), sp);
+          if (p <= offset && p < to) {
+            rowsBySink.get(s).add(row);
+          }
+        }
+      }
+    }
+    if (!exhausted && !c.records().hasNext()) {
+      exhausted = true;
+    }
+    // Offsets the archive skips (dead letters) are passed over with it, up to its position.
+    long reached = exhausted ? to : next;
+    deadLetters.flush();
+    for (int s = 0; s < sinks.size(); s++) {
+      Map<ViewId, Map<SourcePartition, Long>> advanced = new HashMap<>();
+      for (ViewId view : processor.viewIds()) {
+        if (!view.equals(archiveId) && position(s, view, sp) < Math.min(reached, to)) {
+          advanced.put(view, Map.of(sp, reached));
+        }
+      }
+      if (advanced.isEmpty()) {
+        continue;
+      }
+      sinks.get(s).write(new RowBatch(rowsBySink.get(s), advanced, clockMicros));
+      int sink = s;
+      advanced.forEach(
+          (view, parts) ->
+              positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
+      rowsBySinkCounter.get(s).increment(rowsBySink.get(s).size());
+    }
+    c.next()[0] = reached;
+    if (exhausted) {
+      closeCursor(sp);
+    }
+    return exhausted;
+  }
+
+  /** Whether {@code view} takes the archived record at {@code offset} (below {@code to}). */
+  private boolean fromArchive(ViewId view, SourcePartition sp, long offset, long to) {
+    if (view.equals(archiveId)) {
+      return false;
+    }
+    for (int s = 0; s < sinks.size(); s++) {
+      long p = position(s, view, sp);
+      if (p <= offset && p < to) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Where a dead letter of an archived record points: its partition and offset, no bytes. */
+  private static ConsumerRecord<byte[], byte[]> archived(SourcePartition sp, long offset) {
+    return new ConsumerRecord<>(sp.topic(), sp.partition(), offset, null, new byte[0]);
+  }
+
+  private void closeCursor(SourcePartition sp) {
+    ArchiveCursor c = cursors.remove(sp);
+    if (c != null) {
+      try {
+        c.records().close();
+      } catch (IOException e) {
+        LOG.debug("source {}: closing an archive read failed", source.getName(), e);
+      }
+    }
+  }
+
+  private void closeCursors() {
+    for (SourcePartition sp : List.copyOf(cursors.keySet())) {
+      closeCursor(sp);
     }
   }
 
@@ -366,7 +579,7 @@ final class SourceIngestor implements AutoCloseable {
         }
         for (ViewRow row : result.rows()) {
           for (int s = 0; s < sinks.size(); s++) {
-            if (position(s, row.view(), sp) <= offset) {
+            if (fromKafka(s, row.view(), sp) <= offset) {
               rowsBySink.get(s).add(row);
             }
           }
@@ -375,7 +588,7 @@ final class SourceIngestor implements AutoCloseable {
       long next = records.get(records.size() - 1).offset() + 1;
       for (ViewId view : processor.viewIds()) {
         for (int s = 0; s < sinks.size(); s++) {
-          if (position(s, view, sp) < next) {
+          if (fromKafka(s, view, sp) < next) {
             advanced.get(s).computeIfAbsent(view, v -> new HashMap<>()).put(sp, next);
           }
         }
@@ -424,16 +637,38 @@ final class SourceIngestor implements AutoCloseable {
 
   private boolean needs(ViewId view, SourcePartition sp, long offset) {
     for (int s = 0; s < sinks.size(); s++) {
-      if (position(s, view, sp) <= offset) {
+      if (fromKafka(s, view, sp) <= offset) {
         return true;
       }
     }
     return false;
   }
 
+  /**
+   * The position from which Kafka's records go to {@code view} on {@code sink}: its position, or
+   * {@link Long#MAX_VALUE} while it is below the archive's and so filled from the archive.
+   */
+  private long fromKafka(int sink, ViewId view, SourcePartition sp) {
+    long p = position(sink, view, sp);
+    return p < archiveFloor(view, sp) ? Long.MAX_VALUE : p;
+  }
+
+  /** Below this position {@code view} reads the archive; 0 when it reads Kafka only. */
+  private long archiveFloor(ViewId view, SourcePartition sp) {
+    if (archiveId == null || archive == null || view.equals(archiveId)) {
+      return 0;
+    }
+    return archived.getOrDefault(sp, 0L);
+  }
+
   private long position(int sink, ViewId view, SourcePartition sp) {
     Long p = positions.get(sink).getOrDefault(view, Map.of()).get(sp);
     if (p == null) {
+      if (!sinks.get(sink).accepts(view)) {
+        // Never needed, never advanced.
+        positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).put(sp, Long.MAX_VALUE);
+        return Long.MAX_VALUE;
+      }
       try {
         p = sinks.get(sink).position(view, sp);
       } catch (IOException e) {
@@ -472,12 +707,19 @@ final class SourceIngestor implements AutoCloseable {
     for (Map<ViewId, Map<SourcePartition, Long>> p : positions) {
       p.clear();
     }
+    try {
+      refreshArchived();
+    } catch (IOException e) {
+      // The last positions read stay: a pair below them is filled from the archive later.
+      LOG.warn("source {}: the archive's positions could not be read: {}", source.getName(), e);
+    }
     for (TopicPartition tp : partitions) {
       SourcePartition sp = new SourcePartition(tp.topic(), tp.partition());
       long min = Long.MAX_VALUE;
       for (ViewId view : processor.viewIds()) {
         for (int s = 0; s < sinks.size(); s++) {
-          min = Math.min(min, position(s, view, sp));
+          // A view filled from the archive reads Kafka from the archive's position on.
+          min = Math.min(min, Math.max(position(s, view, sp), archiveFloor(view, sp)));
         }
       }
       long next = min == Long.MAX_VALUE ? 0 : min;

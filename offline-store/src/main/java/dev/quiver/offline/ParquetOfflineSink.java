@@ -139,6 +139,12 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     return "offline";
   }
 
+  /** Every view version, source archives too. */
+  @Override
+  public boolean accepts(ViewId view) {
+    return true;
+  }
+
   /** The directory of a view version's files. */
   public Path directory(ViewId view) {
     return OfflineLayout.viewDir(root, view.name(), view.version());
@@ -198,6 +204,47 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
         throw failure;
       }
     }
+  }
+
+  /**
+   * Deletes the committed files of {@code view} in date directories before {@code first} (a
+   * retention): files still being written are left alone, and commit records keep their positions,
+   * so nothing is read again. Returns the number of files deleted.
+   */
+  public int deleteDatesBefore(ViewId view, LocalDate first) throws IOException {
+    Path dir = directory(view);
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    int deleted = 0;
+    try (DirectoryStream<Path> dates = Files.newDirectoryStream(dir, "date=*")) {
+      for (Path date : dates) {
+        LocalDate d;
+        try {
+          d = LocalDate.parse(date.getFileName().toString().substring("date=".length()));
+        } catch (java.time.format.DateTimeParseException e) {
+          continue;
+        }
+        if (!d.isBefore(first)) {
+          continue;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(date, "part-*.parquet")) {
+          for (Path f : files) {
+            Files.deleteIfExists(f);
+            deleted++;
+          }
+        }
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(date)) {
+          if (!left.iterator().hasNext()) {
+            Files.deleteIfExists(date);
+          }
+        }
+      }
+    }
+    if (deleted > 0) {
+      LOG.info("offline {}: deleted {} files dated before {}", view, deleted, first);
+    }
+    return deleted;
   }
 
   /** Commits every view with uncommitted rows or positions. */

@@ -13,11 +13,14 @@ import dev.quiver.online.ServingCatalog;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.OnlineServingGrpc;
 import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.logic.FeatureLogic;
 import dev.quiver.registry.monitor.FeatureLog;
+import dev.quiver.registry.rows.SourceArchive;
 import dev.quiver.registry.rows.SourcePartition;
 import dev.quiver.registry.rows.ViewId;
 import dev.quiver.registry.semantics.FutureEvents;
+import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OfflineLayout;
 import dev.quiver.registry.store.DirectoryRegistryStore;
 import dev.quiver.registry.store.RegistryGrpcService;
@@ -52,6 +55,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -449,7 +454,13 @@ public final class QuiverServer implements AutoCloseable {
             .withMemberId(memberId(settings))
             .withLimits(options.ingestionLimits)
             .withFuture(new IngestionConfig.Future(options.clock, options.futureEvents));
-    ingestion = new Ingestion(ingestionConfig, List.of(appliedOnline, offline), meters);
+    // New views, and new versions of views, are filled from the source archive first.
+    ingestion =
+        new Ingestion(
+            ingestionConfig,
+            List.of(appliedOnline, offline),
+            meters,
+            new dev.quiver.offline.SourceArchiveReader(offline));
     ingestionMetrics = new IngestionMetrics(meters);
     resources.add(ingestion);
     // The feature log: served vectors of services with logging, read back from their topics into
@@ -609,6 +620,11 @@ public final class QuiverServer implements AutoCloseable {
         0,
         monitor,
         TimeUnit.MILLISECONDS);
+    watcher.scheduleWithFixedDelay(
+        this::applyArchiveRetention,
+        0,
+        ARCHIVE_RETENTION_INTERVAL.toMillis(),
+        TimeUnit.MILLISECONDS);
     resources.add(watcher::shutdownNow);
     writeEndpoints();
     LOG.info(
@@ -747,6 +763,27 @@ public final class QuiverServer implements AutoCloseable {
     return lookupHealthReasons;
   }
 
+  /** How often archived days past their source's retention are deleted. */
+  static final Duration ARCHIVE_RETENTION_INTERVAL = Duration.ofHours(1);
+
+  /** Deletes the archived days of each source that are past its retention, by event date. */
+  void applyArchiveRetention() {
+    Instant now = options.clock.instant();
+    for (Source s : servedSnapshot.getSourcesList()) {
+      Duration retention = SourceArchive.retention(s);
+      if (!SourceArchive.enabled(s) || retention.isZero()) {
+        continue;
+      }
+      // A day is deleted once all of it is older than the retention.
+      LocalDate first = OfflineLayout.date(Micros.of(now.minus(retention)));
+      try {
+        offline.deleteDatesBefore(SourceArchive.id(s.getName()), first);
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("source {}: the archive's retention could not be applied: {}", s.getName(), e);
+      }
+    }
+  }
+
   /** Switches to the store's latest registry version if it is newer than the served one. */
   synchronized void refreshRegistry() throws IOException {
     long latest = registry.latestVersion();
@@ -761,6 +798,11 @@ public final class QuiverServer implements AutoCloseable {
     }
     online.prepare(views);
     offline.prepare(views);
+    offline.prepare(
+        snapshot.getSourcesList().stream()
+            .filter(SourceArchive::enabled)
+            .map(s -> SourceArchive.id(s.getName()))
+            .toList());
     ingestion.apply(snapshot, logic);
     ServingCatalog served = ServingCatalog.of(snapshot);
     catalog.set(served);

@@ -18,7 +18,8 @@ public final class RegistryKeys {
   public static final List<String> METADATA = List.of("description", "owner", "tags");
   public static final List<String> ENTITY = withMetadata("join_keys");
   public static final List<String> SOURCE =
-      withMetadata("kafka", "event_timestamp", "created_timestamp", "schema");
+      withMetadata("kafka", "event_timestamp", "created_timestamp", "schema", "archive");
+  public static final List<String> SOURCE_ARCHIVE = List.of("enabled", "retention");
   public static final List<String> SOURCE_KAFKA = List.of("topic", "format", "dead_letter_topic");
   public static final List<String> VIEW =
       withMetadata(

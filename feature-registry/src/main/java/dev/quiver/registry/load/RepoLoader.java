@@ -16,6 +16,7 @@ import dev.quiver.proto.v1.Project;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
+import dev.quiver.proto.v1.SourceArchiving;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Diagnostic;
@@ -646,8 +647,29 @@ public final class RepoLoader {
               checkTimestampField(m, "created_timestamp", c, byName);
               s.setCreatedTimestampField(c);
             });
+    m.node("archive").ifPresent(n -> s.setArchive(archive(d.file(), n, d.name())));
     sources.put(d.name(), s.build());
     compilers.put(d.name(), new ExpressionCompiler(schema));
+  }
+
+  /** A source's {@code archive: {enabled, retention}}. */
+  private SourceArchiving archive(String file, Node n, String source) {
+    String what = "'archive' of source " + Messages.quote(source);
+    YamlMap m = YamlMap.of(file, n, what, problems);
+    m.allowOnly(RegistryKeys.SOURCE_ARCHIVE);
+    SourceArchiving.Builder a = SourceArchiving.newBuilder();
+    m.bool("enabled").ifPresent(enabled -> a.setDisabled(!enabled));
+    duration(m, "retention", what)
+        .ifPresent(
+            r -> {
+              if (!r.isZero() && a.getDisabled()) {
+                problems.add(
+                    m.valueAt("retention"),
+                    "retention of an archive that is not enabled: remove one of them");
+              }
+              a.setRetention(Durations.toProto(r));
+            });
+    return a.build();
   }
 
   private void checkTimestampField(YamlMap m, String key, String field, Map<String, Field> schema) {

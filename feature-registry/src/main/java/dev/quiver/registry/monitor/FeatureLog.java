@@ -205,6 +205,8 @@ public final class FeatureLog {
                       .setFormat("json")
                       .setDeadLetterTopic(topic + ".dlq"))
               .setEventTimestampField(REQUEST_TIME)
+              // The log is stored as its own views; an archive would hold it twice.
+              .setArchive(dev.quiver.proto.v1.SourceArchiving.newBuilder().setDisabled(true))
               .addAllSchema(fields));
       FeatureView.Builder v =
           FeatureView.newBuilder()

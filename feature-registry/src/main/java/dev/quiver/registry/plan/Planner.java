@@ -255,6 +255,12 @@ public final class Planner {
     m.put("kafka.dead_letter_topic", s.getKafka().getDeadLetterTopic());
     m.put("event_timestamp", s.getEventTimestampField());
     m.put("created_timestamp", s.getCreatedTimestampField());
+    m.put("archive.enabled", String.valueOf(!s.getArchive().getDisabled()));
+    m.put(
+        "archive.retention",
+        s.getArchive().hasRetention()
+            ? Durations.format(Durations.fromProto(s.getArchive().getRetention()))
+            : "");
     for (Field f : s.getSchemaList()) {
       m.put("schema." + f.getName(), Types.format(f.getType()));
     }

@@ -33,6 +33,15 @@ public interface RowSink {
     return false;
   }
 
+  /**
+   * Whether the sink stores {@code view} at all; ingestion hands it neither rows nor positions of a
+   * view it does not accept. Every feature view is accepted; a {@link SourceArchive} only by the
+   * offline store.
+   */
+  default boolean accepts(ViewId view) {
+    return !SourceArchive.isArchive(view);
+  }
+
   /** Applies rows and positions atomically. */
   void write(RowBatch batch) throws IOException;
 

@@ -60,6 +60,11 @@ public final class AppliedRowsSink implements RowSink {
   }
 
   @Override
+  public boolean accepts(ViewId view) {
+    return sink.accepts(view);
+  }
+
+  @Override
   public long position(ViewId view, SourcePartition partition) throws IOException {
     return sink.position(view, partition);
   }
