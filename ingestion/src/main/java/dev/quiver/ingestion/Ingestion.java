@@ -7,6 +7,7 @@ import dev.quiver.registry.logic.CompiledView;
 import dev.quiver.registry.logic.FeatureLogic;
 import dev.quiver.registry.rows.RowSink;
 import dev.quiver.registry.rows.SourcePartition;
+import dev.quiver.registry.rows.ViewId;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -148,6 +149,17 @@ public final class Ingestion implements AutoCloseable {
     Map<String, Map<SourcePartition, Long>> out = new HashMap<>();
     running.forEach((name, r) -> out.put(name, r.ingestor().applied()));
     return out;
+  }
+
+  /**
+   * Each running feature view version's lag behind its topic's log end, in records: the most it has
+   * still to apply on any partition. A view version whose source has not measured yet (no partition
+   * assigned so far) is absent.
+   */
+  public synchronized Map<ViewId, Long> viewLag() {
+    Map<ViewId, Long> out = new HashMap<>();
+    running.forEach((name, r) -> out.putAll(r.ingestor().viewLag()));
+    return Map.copyOf(out);
   }
 
   /**

@@ -96,6 +96,7 @@ final class SourceIngestor implements AutoCloseable {
   private volatile String reachFailure = "";
   private volatile String stoppedReason;
   private volatile Map<SourcePartition, Long> lag = Map.of();
+  private volatile Map<ViewId, Long> viewLag = Map.of();
   private volatile Instant measuredAt;
   private long nextCheckNanos = System.nanoTime();
 
@@ -263,6 +264,9 @@ final class SourceIngestor implements AutoCloseable {
         }
       }
       lag = Map.copyOf(measured);
+      if (!assigned.isEmpty()) {
+        viewLag = measureViewLag(ends);
+      }
       measuredAt = Instant.now();
       if (System.nanoTime() - lastReachedNanos > config.health().unreachableAfter().toNanos()) {
         reachRecovered = measuredAt;
@@ -277,6 +281,39 @@ final class SourceIngestor implements AutoCloseable {
       reachFailure = e.toString();
       reachLog.failure("the log-end offsets of " + topic + " are not available: " + e, e);
     }
+  }
+
+  /**
+   * How far each feature view version is behind the log end: the most records it has still to apply
+   * on any assigned partition, on any sink that stores it.
+   */
+  private Map<ViewId, Long> measureViewLag(Map<TopicPartition, Long> ends) {
+    Map<ViewId, Long> out = new HashMap<>();
+    for (ViewId view : processor.viewIds()) {
+      if (view.equals(archiveId)) {
+        continue;
+      }
+      long behind = 0;
+      for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+        SourcePartition sp = new SourcePartition(e.getKey().topic(), e.getKey().partition());
+        for (int s = 0; s < sinks.size(); s++) {
+          long p = position(s, view, sp);
+          if (p != Long.MAX_VALUE) {
+            behind = Math.max(behind, e.getValue() - p);
+          }
+        }
+      }
+      out.put(view, Math.max(0, behind));
+    }
+    return Map.copyOf(out);
+  }
+
+  /**
+   * Each feature view version's lag behind the log end in records ({@link #measureViewLag}), as
+   * last measured; empty before the first measurement of an assigned partition.
+   */
+  Map<ViewId, Long> viewLag() {
+    return viewLag;
   }
 
   private static Duration min(Duration a, Duration b) {

@@ -59,13 +59,31 @@ public final class ServingCatalog {
     this.version = version;
   }
 
+  /** The catalog serving every view's active version. */
   public static ServingCatalog of(RegistrySnapshot snapshot) {
+    return of(snapshot, Map.of());
+  }
+
+  /**
+   * The catalog serving, for each view named in {@code serving}, that version instead of the active
+   * one: {@code view:feature} and feature services read it. A service's features of a view follow
+   * it only if that version has every one of them with the same type; otherwise the service keeps
+   * the versions it names (it is never served a mix of two versions of one view). {@code
+   * view@N:feature} always reads version N.
+   *
+   * @param serving view name to the version served in place of the active one
+   */
+  public static ServingCatalog of(RegistrySnapshot snapshot, Map<String, Integer> serving) {
     ServingCatalog c = new ServingCatalog(snapshot.getVersion());
     for (FeatureView v : snapshot.getFeatureViewsList()) {
       List<Field> keys = dev.quiver.registry.semantics.JoinKeys.of(snapshot, v);
       ViewId id = ViewId.of(v);
       Duration ttl = Durations.fromProto(v.getTtl());
-      boolean active = v.getState() != ViewState.VIEW_STATE_SUPERSEDED;
+      Integer instead = serving.get(v.getName());
+      boolean active =
+          instead != null
+              ? instead == v.getVersion()
+              : v.getState() != ViewState.VIEW_STATE_SUPERSEDED;
       for (Feature f : v.getFeaturesList()) {
         c.add(
             v,
@@ -80,14 +98,47 @@ public final class ServingCatalog {
       }
     }
     for (FeatureService s : snapshot.getFeatureServicesList()) {
+      Map<String, Integer> versions = c.serviceVersions(s, serving);
       List<ServedFeature> features = new ArrayList<>();
       for (FeatureReference ref : s.getFeaturesList()) {
         features.add(
-            c.byReference.get(ref.getView() + "@" + ref.getViewVersion() + ":" + ref.getFeature()));
+            c.byReference.get(
+                ref.getView() + "@" + versions.get(ref.getView()) + ":" + ref.getFeature()));
       }
       c.services.put(s.getName(), List.copyOf(features));
     }
     return c;
+  }
+
+  /**
+   * The version of each view a service reads: the served one when it has every feature the service
+   * names of that view, with the same type; else the one the service names.
+   */
+  private Map<String, Integer> serviceVersions(FeatureService s, Map<String, Integer> serving) {
+    Map<String, Integer> named = new HashMap<>();
+    for (FeatureReference ref : s.getFeaturesList()) {
+      named.put(ref.getView(), ref.getViewVersion());
+    }
+    Map<String, Integer> out = new HashMap<>(named);
+    named.forEach(
+        (view, version) -> {
+          Integer instead = serving.get(view);
+          if (instead == null || instead.equals(version)) {
+            return;
+          }
+          for (FeatureReference ref : s.getFeaturesList()) {
+            if (!ref.getView().equals(view)) {
+              continue;
+            }
+            ServedFeature want = byReference.get(view + "@" + version + ":" + ref.getFeature());
+            ServedFeature have = byReference.get(view + "@" + instead + ":" + ref.getFeature());
+            if (want == null || have == null || !want.type().equals(have.type())) {
+              return;
+            }
+          }
+          out.put(view, instead);
+        });
+    return out;
   }
 
   private void add(FeatureView v, boolean active, ServedFeature f) {

@@ -100,6 +100,7 @@ public final class QuiverServer implements AutoCloseable {
     private OnlineServingService.Limits lookupLimits = OnlineServingService.Limits.defaults();
     private IngestionConfig.Limits ingestionLimits = IngestionConfig.Limits.defaults();
     private long maxLagRecords = DEFAULT_MAX_LAG_RECORDS;
+    private long switchLagRecords = DEFAULT_SWITCH_LAG_RECORDS;
     private Duration healthInterval = Duration.ofSeconds(1);
     private Duration registryPoll = Duration.ofMillis(500);
     private Clock clock = Clock.systemUTC();
@@ -128,6 +129,7 @@ public final class QuiverServer implements AutoCloseable {
       c.lookupLimits = lookupLimits;
       c.ingestionLimits = ingestionLimits;
       c.maxLagRecords = maxLagRecords;
+      c.switchLagRecords = switchLagRecords;
       c.healthInterval = healthInterval;
       c.registryPoll = registryPoll;
       c.clock = clock;
@@ -255,6 +257,19 @@ public final class QuiverServer implements AutoCloseable {
       return c;
     }
 
+    /**
+     * Records a new view version may still have to apply, on its most behind partition, when it
+     * takes over from the version before it (docs/sources.md#versions).
+     */
+    public Options withSwitchLagRecords(long max) {
+      if (max < 0) {
+        throw new IllegalArgumentException("--switch-lag-records must not be negative, got " + max);
+      }
+      Options c = copy();
+      c.switchLagRecords = max;
+      return c;
+    }
+
     /** How often ingestion's health is carried into the gRPC health service. */
     public Options withHealthInterval(Duration interval) {
       Options c = copy();
@@ -354,6 +369,9 @@ public final class QuiverServer implements AutoCloseable {
   /** Records a source may lag before lookups report NOT_SERVING, unless configured otherwise. */
   public static final long DEFAULT_MAX_LAG_RECORDS = 100_000;
 
+  /** Records a new view version may be behind when it takes over serving, unless configured. */
+  public static final long DEFAULT_SWITCH_LAG_RECORDS = 1_000;
+
   /** How long a Flight export may wait for its client unless configured otherwise. */
   public static final Duration DEFAULT_EXPORT_IDLE = FlightExportService.Limits.DEFAULT_IDLE;
 
@@ -374,6 +392,8 @@ public final class QuiverServer implements AutoCloseable {
   private IngestionMetrics ingestionMetrics;
   private String project;
   private LiveProfiles liveProfiles;
+  private ServingVersions servingVersions;
+  private Map<String, Integer> servingInstead = Map.of();
   private AppliedRowsSink appliedOnline;
   private ParquetOfflineSink featureLogStore;
   private Ingestion featureLogIngestion;
@@ -462,6 +482,9 @@ public final class QuiverServer implements AutoCloseable {
             meters,
             new dev.quiver.offline.SourceArchiveReader(offline));
     ingestionMetrics = new IngestionMetrics(meters);
+    servingVersions =
+        new ServingVersions(
+            settings.dataDir(), options.switchLagRecords, Clock.systemUTC(), meters);
     resources.add(ingestion);
     // The feature log: served vectors of services with logging, read back from their topics into
     // a store of their own, exactly once like any source (docs/monitoring.md).
@@ -715,8 +738,31 @@ public final class QuiverServer implements AutoCloseable {
    * stays {@code SERVING}, so a liveness probe does not restart a server that is only waiting for
    * its broker. Each change is logged once, with the reasons.
    */
+  /**
+   * Serves each view's newest version that has caught up: a new version takes over from the one
+   * before it here, in one swap of the catalog, so no request reads both.
+   */
+  synchronized void refreshServingVersions() {
+    RegistrySnapshot snapshot = servedSnapshot;
+    if (snapshot.getVersion() == 0) {
+      return;
+    }
+    Map<String, Integer> instead = servingVersions.choose(snapshot, ingestion.viewLag());
+    if (instead.equals(servingInstead)) {
+      return;
+    }
+    ServingCatalog served = ServingCatalog.of(snapshot, instead);
+    catalog.set(served);
+    liveProfiles.apply(snapshot, served);
+    LOG.info(
+        "serving versions now {} (views not listed serve their active version)",
+        instead.isEmpty() ? "the active ones" : instead);
+    servingInstead = instead;
+  }
+
   private void updateHealth() {
     try {
+      refreshServingVersions();
       List<String> problems = new ArrayList<>();
       Map<String, dev.quiver.ingestion.SourceHealth> sources = ingestion.health();
       Map<String, dev.quiver.ingestion.SourceHealth> measured = new java.util.HashMap<>(sources);
@@ -804,7 +850,8 @@ public final class QuiverServer implements AutoCloseable {
             .map(s -> SourceArchive.id(s.getName()))
             .toList());
     ingestion.apply(snapshot, logic);
-    ServingCatalog served = ServingCatalog.of(snapshot);
+    servingInstead = servingVersions.choose(snapshot, ingestion.viewLag());
+    ServingCatalog served = ServingCatalog.of(snapshot, servingInstead);
     catalog.set(served);
     liveProfiles.apply(snapshot, served);
     featureLogger.apply(snapshot);

@@ -61,6 +61,7 @@ public final class RegistryKeys {
           Map.entry("entity", ENTITY),
           Map.entry("source", SOURCE),
           Map.entry("kafkaTopic", SOURCE_KAFKA),
+          Map.entry("sourceArchive", SOURCE_ARCHIVE),
           Map.entry("featureView", VIEW),
           Map.entry("feature", FEATURE),
           Map.entry("aggregation", AGGREGATION),

@@ -138,14 +138,25 @@ final class RegistryCommand {
       if (output == PlanCommand.Format.json) {
         out.println(JsonFormat.printer().print(s));
       } else {
-        out.print(describe(s));
+        // How far each version is, as the server last recorded it (none without --repo).
+        java.util.Map<dev.quiver.registry.rows.ViewId, String> status =
+            location.registry != null
+                ? java.util.Map.of()
+                : dev.quiver.server.ServingVersions.describe(
+                    dev.quiver.server.RepoSettings.read(location.repo).dataDir());
+        out.print(describe(s, status));
       }
       return 0;
     }
   }
 
   /** A readable listing of a snapshot. */
-  static String describe(RegistrySnapshot s) {
+  /**
+   * A readable listing of a snapshot, each view version followed by what the server recorded of it
+   * ({@code status}).
+   */
+  static String describe(
+      RegistrySnapshot s, java.util.Map<dev.quiver.registry.rows.ViewId, String> status) {
     StringBuilder b = new StringBuilder();
     b.append("Registry version ")
         .append(s.getVersion())
@@ -183,6 +194,10 @@ final class RegistryCommand {
           .append(" v")
           .append(v.getVersion())
           .append(v.getState() == ViewState.VIEW_STATE_SUPERSEDED ? " (superseded)" : "")
+          .append(
+              status.containsKey(dev.quiver.registry.rows.ViewId.of(v))
+                  ? " [" + status.get(dev.quiver.registry.rows.ViewId.of(v)) + "]"
+                  : "")
           .append(": entities ")
           .append(String.join(", ", v.getEntitiesList()))
           .append(", source ")

@@ -172,6 +172,14 @@ final class ServeCommand implements Callable<Integer> {
               + " quiver.v1.OnlineServing NOT_SERVING. Default: ${DEFAULT-VALUE}.")
   long maxLagRecords = QuiverServer.DEFAULT_MAX_LAG_RECORDS;
 
+  @Option(
+      names = "--switch-lag-records",
+      paramLabel = "N",
+      description =
+          "Records a new view version may still have to apply, on its most behind partition, when"
+              + " it takes over serving from the version before it. Default: ${DEFAULT-VALUE}.")
+  long switchLagRecords = QuiverServer.DEFAULT_SWITCH_LAG_RECORDS;
+
   @Spec CommandSpec spec;
 
   /**
@@ -212,6 +220,7 @@ final class ServeCommand implements Callable<Integer> {
                   OnlineServingService.Limits.defaults().inlineEntities()))
           .withIngestionLimits(new IngestionConfig.Limits(maxValueBytes, maxRowBytes))
           .withMaxLagRecords(maxLagRecords)
+          .withSwitchLagRecords(switchLagRecords)
           .withExportTimeouts(
               java.time.Duration.ofSeconds(exportIdleSeconds),
               java.time.Duration.ofSeconds(exportMaxSeconds))
