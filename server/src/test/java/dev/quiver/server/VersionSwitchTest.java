@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,8 @@ class VersionSwitchTest {
           "    features:",
           "      amount: {type: double, expr: amount}",
           "      country: {type: string, expr: country}",
+          "    aggregations:",
+          "      seen: {function: count, window: 30d}",
           "feature_services:",
           "  scoring:",
           "    features: [spend:amount, spend:country]",
@@ -145,6 +148,124 @@ class VersionSwitchTest {
                 OnlineRequest.forFeatures("spend@1:amount").entity("card_id", cards.get(0)));
         assertThat(pinned.getDouble("amount", 0)).isEqualTo(amounts.get(cards.get(0)));
       }
+    }
+  }
+
+  @Test
+  void aKilledServerResumesTheBackfillWithoutLosingOrRepeatingRows() throws Exception {
+    Path repo = dir.resolve("repo");
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+      TestCluster.apply(repo, "switch", V1, false);
+      Process first = serveProcess(repo, kafka, "run0");
+      long end = produce(kafka);
+      Path offline = repo.resolve("data/offline/switch");
+      awaitCommitted(offline.resolve("_sources/txns/v1"), end, first, "run0", false);
+      TestCluster.apply(repo, "switch", V2, false);
+      // Killed once the new version has committed part of its history, not all of it.
+      awaitCommitted(offline.resolve("spend/v2"), end, first, "run0", true);
+      first.destroyForcibly(); // SIGKILL
+      assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+      Process second = serveProcess(repo, kafka, "run1");
+      awaitCommitted(offline.resolve("spend/v2"), end, second, "run1", false);
+      TestCluster.await(
+          () ->
+              "serving"
+                  .equals(
+                      ServingVersions.describe(repo.resolve("data")).get(new ViewId("spend", 2))),
+          "version 2 to take over");
+      second.destroy();
+      assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+      // Offline: every record once, computed by version 2's logic.
+      List<String> v1 = SourceArchiveTest.offlineRows(offline.resolve("spend/v1"));
+      List<String> v2 = SourceArchiveTest.offlineRows(offline.resolve("spend/v2"));
+      assertThat(v2).hasSize(EVENTS).doesNotHaveDuplicates();
+      assertThat(v2.get(7)).isEqualTo(doubled(v1.get(7)));
+      assertThat(v2).isEqualTo(v1.stream().map(VersionSwitchTest::doubled).toList());
+
+      // Online: counts show no row applied twice, values are version 2's.
+      try (QuiverServer server = TestCluster.serve(repo, kafka);
+          QuiverClient client = TestCluster.client(server)) {
+        List<String> cards = List.of("c0", "c1", "c999", "c1999");
+        OnlineResult old =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures("spend@1:amount", "spend@1:seen")
+                    .entity("card_id", cards));
+        OnlineResult now =
+            client.getOnlineFeatures(
+                OnlineRequest.forFeatures("spend:amount", "spend:country", "spend:seen")
+                    .entity("card_id", cards));
+        for (int i = 0; i < cards.size(); i++) {
+          assertThat(now.getLong("seen", i)).isEqualTo((long) EVENTS / CARDS);
+          assertThat(old.getLong("seen", i)).isEqualTo((long) EVENTS / CARDS);
+          assertThat(now.getDouble("amount", i)).isEqualTo(2 * old.getDouble("amount", i));
+          assertThat(now.getString("country", i)).endsWith("!");
+        }
+      }
+    }
+  }
+
+  /** A version 1 offline row as version 2 computes it: amount doubled, "!" after the country. */
+  static String doubled(String row) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(.*\\[)([0-9.]+), ([A-Z]+)(, .*)").matcher(row);
+    assertThat(m.matches()).as(row).isTrue();
+    return m.group(1) + (2 * Double.parseDouble(m.group(2))) + ", " + m.group(3) + "!" + m.group(4);
+  }
+
+  private Process serveProcess(Path repo, EmbeddedKafka kafka, String name) throws Exception {
+    return TestCluster.serveProcess(
+        repo,
+        kafka.bootstrapServers(),
+        dir.resolve(name + ".log"),
+        "--host",
+        "127.0.0.1",
+        "--offline-commit-seconds",
+        "1");
+  }
+
+  /**
+   * Waits until a view's newest offline commit record reaches {@code end} on partition 0 (or, with
+   * {@code part}, holds some of the records but not all).
+   */
+  private void awaitCommitted(Path viewDir, long end, Process child, String name, boolean part)
+      throws Exception {
+    Path commits = viewDir.resolve("_commits");
+    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+    long got = 0;
+    while (true) {
+      if (java.nio.file.Files.isDirectory(commits)) {
+        try (var records = java.nio.file.Files.list(commits)) {
+          Path newest =
+              records
+                  .filter(p -> p.getFileName().toString().matches("[0-9]+\\.json"))
+                  .max(java.util.Comparator.naturalOrder())
+                  .orElse(null);
+          if (newest != null) {
+            got =
+                new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(newest.toFile())
+                    .path("positions")
+                    .path("switch.txns/0")
+                    .asLong();
+            if (part ? got > 0 && got < end : got >= end) {
+              return;
+            }
+          }
+        }
+      }
+      if (!child.isAlive() || System.nanoTime() > deadline || (part && got >= end)) {
+        throw new AssertionError(
+            viewDir
+                + ": committed "
+                + got
+                + " of "
+                + end
+                + "; log:\n"
+                + java.nio.file.Files.readString(dir.resolve(name + ".log")));
+      }
+      Thread.sleep(20);
     }
   }
 
