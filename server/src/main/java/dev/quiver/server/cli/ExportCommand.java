@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
     name = "export",
     mixinStandardHelpOptions = true,
     description = {
-      "Export a point-in-time-correct training set: every row of the entity table, in order, with",
-      "the value each feature had at the row's timestamp, from the offline store's Parquet files."
+      "Export a point-in-time-correct training set.",
+      "Every row of the entity table comes back, in order, with the value each "
+          + "feature had at the row's timestamp, from the offline store's Parquet files."
     })
 final class ExportCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
