@@ -37,6 +37,7 @@ import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -400,6 +401,40 @@ class FlightExportTest {
       assertThat(set.pastWatermark()).isEmpty();
       assertThat(set.next()).isTrue();
       assertThat(set.root().getRowCount()).isEqualTo(1);
+    }
+  }
+
+  /**
+   * An entity column named like a feature's output column, exactly or in another case, would make
+   * the training set's columns ambiguous: refused before any row is read, naming the column.
+   */
+  @Test
+  void anEntityColumnNamedLikeAFeatureColumnIsRefused() {
+    for (String name : List.of("card__amount", "CARD__Amount")) {
+      Schema schema =
+          new Schema(
+              List.of(
+                  Field.nullable("card_id", ArrowType.Utf8.INSTANCE),
+                  Field.nullable(
+                      "event_timestamp", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC")),
+                  Field.nullable(
+                      name, new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+      try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, memory)) {
+        root.setRowCount(0);
+        assertThatThrownBy(
+                () -> client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), root))
+            .as(name)
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                  assertThat(e.getStatus().getDescription())
+                      .contains("entity table")
+                      .contains("column '" + name + "' (column 3)")
+                      .contains("card:amount")
+                      .contains("rename or drop it");
+                });
+      }
     }
   }
 

@@ -239,8 +239,12 @@ public final class TrainingSetExport {
 
   /**
    * Checks that an export's output columns are unique: the entity table's header names no column
-   * twice, names no column that a requested feature's output column has, and no feature is
-   * requested twice. Called before anything is written.
+   * twice, names no column that a requested feature's output column has (also in another case:
+   * DuckDB and Spark read column names without regard to case, so {@code
+   * Card_Activity__Last_Amount} and {@code card_activity__last_amount} would be one column to
+   * them), and no feature is requested twice. Quiver does not rename columns: the user renames or
+   * drops theirs. Called before anything is written, by every export path (the command and Arrow
+   * Flight).
    *
    * @param file the entity table, for the message; null when it is not a file
    * @throws IllegalArgumentException naming the columns at fault
@@ -262,9 +266,28 @@ public final class TrainingSetExport {
                 + "); column names must be unique");
       }
     }
+    Map<String, Integer> folded = new HashMap<>();
+    for (int i = 0; i < input.size(); i++) {
+      folded.putIfAbsent(input.get(i).toLowerCase(java.util.Locale.ROOT), i);
+    }
     Map<String, Integer> features = new HashMap<>();
     for (int i = 0; i < featureColumns.size(); i++) {
       String c = featureColumns.get(i);
+      Integer sameButCase = folded.get(c.toLowerCase(java.util.Locale.ROOT));
+      if (!seen.containsKey(c) && sameButCase != null) {
+        throw new IllegalArgumentException(
+            where
+                + ": column "
+                + Messages.quote(input.get(sameButCase))
+                + " (column "
+                + (sameButCase + 1)
+                + ") differs only in case from "
+                + Messages.quote(c)
+                + ", the output column of feature "
+                + FeatureRef.referenceOfColumn(c)
+                + ", and DuckDB and Spark read column names without regard to case; rename or"
+                + " drop it in the entity table");
+      }
       if (seen.containsKey(c)) {
         throw new IllegalArgumentException(
             where
