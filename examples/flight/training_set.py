@@ -33,6 +33,11 @@ writer.begin(entities.schema)
 writer.write_table(entities)
 writer.done_writing()
 training = reader.read_all()              # one column per feature: view__feature
+# Rows later than the offline store's watermark of a view (its newest committed event) are
+# reported in the schema metadata; {"refuse_past_watermark": true} refuses such an export instead.
+past = (training.schema.metadata or {}).get(b"quiver.past_watermark")
+if past:
+    print("warning: " + past.decode(), file=sys.stderr)
 
 try:
     import pandas  # noqa: F401

@@ -102,4 +102,45 @@ public final class ParquetFiles {
       }
     }.withConf(new Configuration(false)).build();
   }
+
+  /**
+   * The greatest {@code event_ts} of an offline file's rows, epoch microseconds, from its footer's
+   * column statistics (the column itself is read only when a writer left none); {@link
+   * dev.quiver.registry.semantics.Watermark#NONE} for a file without rows.
+   */
+  public static long maxEventTime(Path file) throws IOException {
+    long max = dev.quiver.registry.semantics.Watermark.NONE;
+    try (org.apache.parquet.hadoop.ParquetFileReader footer =
+        org.apache.parquet.hadoop.ParquetFileReader.open(new LocalInputFile(file))) {
+      for (org.apache.parquet.hadoop.metadata.BlockMetaData block :
+          footer.getFooter().getBlocks()) {
+        if (block.getRowCount() == 0) {
+          continue;
+        }
+        org.apache.parquet.column.statistics.Statistics<?> stats = null;
+        for (org.apache.parquet.hadoop.metadata.ColumnChunkMetaData c : block.getColumns()) {
+          if (c.getPath().toDotString().equals(ParquetSchemas.EVENT_TS)) {
+            stats = c.getStatistics();
+          }
+        }
+        if (stats == null || !stats.hasNonNullValue()) {
+          return Math.max(max, readMaxEventTime(file));
+        }
+        max = Math.max(max, ((Number) stats.genericGetMax()).longValue());
+      }
+    }
+    return max;
+  }
+
+  private static long readMaxEventTime(Path file) throws IOException {
+    long max = dev.quiver.registry.semantics.Watermark.NONE;
+    try (ParquetReader<Object[]> r = reader(file, List.of(ParquetSchemas.EVENT_TS))) {
+      for (Object[] row = r.read(); row != null; row = r.read()) {
+        if (row[0] instanceof java.time.Instant t) {
+          max = Math.max(max, dev.quiver.registry.semantics.Micros.of(t));
+        }
+      }
+    }
+    return max;
+  }
 }

@@ -58,7 +58,13 @@ final class FlightExportService extends NoOpFlightProducer {
   private static final Logger LOG = LoggerFactory.getLogger(FlightExportService.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> FIELDS =
-      Set.of("service", "features", "timestamp_column", "baseline");
+      Set.of("service", "features", "timestamp_column", "baseline", "refuse_past_watermark");
+
+  /**
+   * The key of the training set's schema metadata that reports entity rows later than the offline
+   * store's watermark of a view they read; absent when there are none.
+   */
+  static final String PAST_WATERMARK_METADATA = "quiver.past_watermark";
 
   /** The entity table's timestamp column when the request names none (as for quiver export). */
   static final String DEFAULT_TIMESTAMP_COLUMN = "event_timestamp";
@@ -164,13 +170,16 @@ final class FlightExportService extends NoOpFlightProducer {
    *
    * @param baseline the name to record the service's baseline under, or null for the default
    * @param recordBaseline false when the request asks for no baseline
+   * @param refusePastWatermark refuse with {@code UNAVAILABLE} when an entity row is later than the
+   *     offline watermark of a view it reads
    */
   record ExportRequest(
       String service,
       List<String> features,
       String timestampColumn,
       String baseline,
-      boolean recordBaseline) {}
+      boolean recordBaseline,
+      boolean refusePastWatermark) {}
 
   @Override
   public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
@@ -236,7 +245,8 @@ final class FlightExportService extends NoOpFlightProducer {
                     request.features(),
                     out,
                     limits.memoryRows(),
-                    work),
+                    work,
+                    request.refusePastWatermark()),
                 done -> {
                   if (context.isCancelled()) {
                     throw CallStatus.CANCELLED
@@ -246,6 +256,12 @@ final class FlightExportService extends NoOpFlightProducer {
                 });
       } catch (TrainingSetExport.UnknownFeatureException e) {
         throw CallStatus.NOT_FOUND.withDescription(e.getMessage()).toRuntimeException();
+      } catch (TrainingSetExport.PastWatermarkException e) {
+        // Flight has no FAILED_PRECONDITION; the state fixes itself as ingestion commits, so the
+        // call can be retried later, as when nothing is applied yet.
+        throw CallStatus.UNAVAILABLE
+            .withDescription("entity table: " + e.getMessage())
+            .toRuntimeException();
       } catch (IllegalArgumentException e) {
         throw invalid("entity table: " + e.getMessage());
       }
@@ -253,7 +269,13 @@ final class FlightExportService extends NoOpFlightProducer {
       if (summary.baseline() != null && request.recordBaseline() && baselines != null) {
         recorded = baselines.record(summary.baseline(), request.baseline());
       }
-      send(out, writer, watch);
+      Map<String, String> metadata = Map.of();
+      if (!summary.pastWatermark().isEmpty()) {
+        String past = summary.pastWatermark().describe();
+        metadata = Map.of(PAST_WATERMARK_METADATA, past);
+        LOG.warn("flight export: {}", past);
+      }
+      send(out, writer, watch, metadata);
       if (recorded != null) {
         LOG.info(
             "recorded baseline {} of service {}: {}",
@@ -316,7 +338,9 @@ final class FlightExportService extends NoOpFlightProducer {
       String name = names.next();
       if (!FIELDS.contains(name)) {
         throw invalid(
-            name + ": unknown field; expected service, features, timestamp_column or baseline");
+            name
+                + ": unknown field; expected service, features, timestamp_column, baseline or"
+                + " refuse_past_watermark");
       }
     }
     JsonNode service = json.get("service");
@@ -365,12 +389,17 @@ final class FlightExportService extends NoOpFlightProducer {
         }
       }
     }
+    JsonNode refuse = json.get("refuse_past_watermark");
+    if (refuse != null && !refuse.isBoolean()) {
+      throw invalid("refuse_past_watermark: expected true or false");
+    }
     return new ExportRequest(
         service == null ? null : service.asText(),
         refs,
         ts == null ? DEFAULT_TIMESTAMP_COLUMN : ts.asText(),
         baselineName,
-        recordBaseline);
+        recordBaseline,
+        refuse != null && refuse.asBoolean());
   }
 
   /** Writes the client's batches to an Arrow IPC file; returns the number of rows. */
@@ -405,10 +434,21 @@ final class FlightExportService extends NoOpFlightProducer {
   }
 
   /** Streams an Arrow IPC file to the client, batch by batch, as fast as it reads. */
-  private void send(Path file, ServerStreamListener writer, Watch watch) throws IOException {
+  private void send(
+      Path file, ServerStreamListener writer, Watch watch, Map<String, String> metadata)
+      throws IOException {
     try (SeekableByteChannel ch = Files.newByteChannel(file);
         ArrowFileReader in = new ArrowFileReader(ch, allocator)) {
-      VectorSchemaRoot root = in.getVectorSchemaRoot();
+      VectorSchemaRoot batch = in.getVectorSchemaRoot();
+      // The same vectors under a schema that carries the metadata, if any.
+      VectorSchemaRoot root =
+          metadata.isEmpty()
+              ? batch
+              : new VectorSchemaRoot(
+                  new org.apache.arrow.vector.types.pojo.Schema(
+                      batch.getSchema().getFields(), metadata),
+                  batch.getFieldVectors(),
+                  0);
       BackpressureStrategy backpressure = new BackpressureStrategy.CallbackBackpressureStrategy();
       backpressure.register(writer);
       writer.start(root);
@@ -430,6 +470,9 @@ final class FlightExportService extends NoOpFlightProducer {
                       + IDLE_SETTING
                       + ")")
               .toRuntimeException();
+        }
+        if (root != batch) {
+          root.setRowCount(batch.getRowCount());
         }
         writer.putNext();
       }

@@ -37,6 +37,7 @@ import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -68,6 +69,9 @@ class FlightExportTest {
   static Path repo;
   static Instant now;
 
+  /** The newest event time ingested and committed offline: the offline watermark of view card. */
+  static Instant newestEvent = Instant.MIN;
+
   @BeforeAll
   static void start() throws Exception {
     repo = dir.resolve("repo");
@@ -88,12 +92,17 @@ class FlightExportTest {
     now = Instant.now();
     List<String> events = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
+      String card = "c" + random.nextInt(30);
+      Instant ts = now.minusSeconds(random.nextInt(7200));
+      if (ts.isAfter(newestEvent)) {
+        newestEvent = ts;
+      }
       StringBuilder e =
           new StringBuilder(
-              "{\"card_id\":\"c"
-                  + random.nextInt(30)
+              "{\"card_id\":\""
+                  + card
                   + "\",\"ts\":\""
-                  + now.minusSeconds(random.nextInt(7200))
+                  + ts
                   + "\",\"cents\":"
                   + random.nextInt(1000)
                   + ",\"qty\":"
@@ -343,6 +352,89 @@ class FlightExportTest {
       assertThat(rows).isEqualTo(20);
       assertThat(set.schema().findField("event_timestamp").getType())
           .isEqualTo(new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"));
+    }
+  }
+
+  @Test
+  void rowsPastTheOfflineWatermarkAreReportedInTheSchemaOrRefused() throws Exception {
+    String watermark = newestEvent.truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString();
+    List<String[]> rows =
+        List.of(
+            new String[] {"c1", newestEvent.minusSeconds(60).toString(), "0"},
+            new String[] {"c2", newestEvent.plusSeconds(3600).toString(), "1"},
+            new String[] {"c3", newestEvent.plusSeconds(7200).toString(), "2"});
+    try (VectorSchemaRoot table = table(rows);
+        TrainingSet set =
+            client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), table)) {
+      assertThat(set.pastWatermark())
+          .hasValueSatisfying(
+              past ->
+                  assertThat(past)
+                      .contains("2 of 3 entity rows are later than the offline store's watermark")
+                      .contains("card v1: watermark " + watermark + " (its newest committed event)")
+                      .contains("2 rows later"));
+      long n = 0;
+      while (set.next()) {
+        n += set.root().getRowCount();
+      }
+      assertThat(n).as("the rows are still exported").isEqualTo(3);
+    }
+    try (VectorSchemaRoot table = table(rows)) {
+      assertThatThrownBy(
+              () ->
+                  client.exportTrainingSet(
+                      TrainingSetRequest.forFeatures(FEATURES).refusePastWatermark(), table))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                assertThat(e.getStatus().getDescription())
+                    .contains("entity table: 2 of 3 entity rows are later")
+                    .contains("card v1: watermark " + watermark)
+                    .contains("nothing was written");
+              });
+    }
+    try (VectorSchemaRoot table = table(rows.subList(0, 1));
+        TrainingSet set =
+            client.exportTrainingSet(
+                TrainingSetRequest.forFeatures(FEATURES).refusePastWatermark(), table)) {
+      assertThat(set.pastWatermark()).isEmpty();
+      assertThat(set.next()).isTrue();
+      assertThat(set.root().getRowCount()).isEqualTo(1);
+    }
+  }
+
+  /**
+   * An entity column named like a feature's output column, exactly or in another case, would make
+   * the training set's columns ambiguous: refused before any row is read, naming the column.
+   */
+  @Test
+  void anEntityColumnNamedLikeAFeatureColumnIsRefused() {
+    for (String name : List.of("card__amount", "CARD__Amount")) {
+      Schema schema =
+          new Schema(
+              List.of(
+                  Field.nullable("card_id", ArrowType.Utf8.INSTANCE),
+                  Field.nullable(
+                      "event_timestamp", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC")),
+                  Field.nullable(
+                      name, new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+      try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, memory)) {
+        root.setRowCount(0);
+        assertThatThrownBy(
+                () -> client.exportTrainingSet(TrainingSetRequest.forFeatures(FEATURES), root))
+            .as(name)
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                  assertThat(e.getStatus().getDescription())
+                      .contains("entity table")
+                      .contains("column '" + name + "' (column 3)")
+                      .contains("card:amount")
+                      .contains("rename or drop it");
+                });
+      }
     }
   }
 

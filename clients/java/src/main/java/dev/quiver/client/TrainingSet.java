@@ -43,6 +43,22 @@ public final class TrainingSet implements AutoCloseable {
   }
 
   /**
+   * The server's report of entity rows later than the offline store's watermark of a view they read
+   * — how many, and per view its watermark (its newest committed event) and its rows past it — or
+   * empty when there are none. Features at such rows may lack events the offline store had not
+   * committed yet; {@link TrainingSetRequest#refusePastWatermark()} refuses such an export instead.
+   *
+   * @throws StatusRuntimeException when the export failed
+   */
+  public java.util.Optional<String> pastWatermark() {
+    java.util.Map<String, String> metadata = schema().getCustomMetadata();
+    return java.util.Optional.ofNullable(metadata == null ? null : metadata.get(PAST_WATERMARK));
+  }
+
+  /** The schema metadata key under which the server reports rows past the offline watermark. */
+  static final String PAST_WATERMARK = "quiver.past_watermark";
+
+  /**
    * Loads the next batch into {@link #root()}.
    *
    * @return false at the end of the training set

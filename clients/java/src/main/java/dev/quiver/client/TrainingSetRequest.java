@@ -25,6 +25,7 @@ public final class TrainingSetRequest {
   private final Duration deadline;
   private final String baseline;
   private final boolean recordBaseline;
+  private final boolean refusePastWatermark;
 
   private TrainingSetRequest(
       String service,
@@ -32,13 +33,15 @@ public final class TrainingSetRequest {
       String timestampColumn,
       Duration deadline,
       String baseline,
-      boolean recordBaseline) {
+      boolean recordBaseline,
+      boolean refusePastWatermark) {
     this.service = service;
     this.features = features;
     this.timestampColumn = timestampColumn;
     this.deadline = deadline;
     this.baseline = baseline;
     this.recordBaseline = recordBaseline;
+    this.refusePastWatermark = refusePastWatermark;
   }
 
   /** The features of a feature service. */
@@ -46,7 +49,7 @@ public final class TrainingSetRequest {
     if (Objects.requireNonNull(service, "service").isEmpty()) {
       throw new IllegalArgumentException("service must not be empty");
     }
-    return new TrainingSetRequest(service, null, "event_timestamp", null, null, true);
+    return new TrainingSetRequest(service, null, "event_timestamp", null, null, true, false);
   }
 
   /** Features by reference: {@code view:feature}, or {@code view@N:feature} for a version. */
@@ -60,7 +63,7 @@ public final class TrainingSetRequest {
       throw new IllegalArgumentException("give at least one feature reference");
     }
     return new TrainingSetRequest(
-        null, List.copyOf(references), "event_timestamp", null, null, true);
+        null, List.copyOf(references), "event_timestamp", null, null, true, false);
   }
 
   /** The entity table's timestamp column. Default {@code event_timestamp}. */
@@ -68,7 +71,8 @@ public final class TrainingSetRequest {
     if (Objects.requireNonNull(column, "column").isEmpty()) {
       throw new IllegalArgumentException("timestamp column must not be empty");
     }
-    return new TrainingSetRequest(service, features, column, deadline, baseline, recordBaseline);
+    return new TrainingSetRequest(
+        service, features, column, deadline, baseline, recordBaseline, refusePastWatermark);
   }
 
   /**
@@ -80,7 +84,7 @@ public final class TrainingSetRequest {
       throw new IllegalArgumentException("deadline must be positive: " + limit);
     }
     return new TrainingSetRequest(
-        service, features, timestampColumn, limit, baseline, recordBaseline);
+        service, features, timestampColumn, limit, baseline, recordBaseline, refusePastWatermark);
   }
 
   /**
@@ -100,12 +104,30 @@ public final class TrainingSetRequest {
       throw new IllegalStateException(
           "only an export of a feature service records a baseline; this request names features");
     }
-    return new TrainingSetRequest(service, features, timestampColumn, deadline, name, true);
+    return new TrainingSetRequest(
+        service, features, timestampColumn, deadline, name, true, refusePastWatermark);
   }
 
   /** Asks the server to record no baseline of this export. */
   public TrainingSetRequest noBaseline() {
-    return new TrainingSetRequest(service, features, timestampColumn, deadline, null, false);
+    return new TrainingSetRequest(
+        service, features, timestampColumn, deadline, null, false, refusePastWatermark);
+  }
+
+  /**
+   * Asks the server to refuse the export, with {@code UNAVAILABLE} and nothing sent, when an entity
+   * row is later than the offline store's watermark of a view it reads (the newest event time it
+   * has committed for the view). By default such rows are exported, and reported by {@link
+   * TrainingSet#pastWatermark()}.
+   */
+  public TrainingSetRequest refusePastWatermark() {
+    return new TrainingSetRequest(
+        service, features, timestampColumn, deadline, baseline, recordBaseline, true);
+  }
+
+  /** True when {@link #refusePastWatermark()} asked the server to refuse. */
+  public boolean refusesPastWatermark() {
+    return refusePastWatermark;
   }
 
   public String service() {
@@ -155,6 +177,9 @@ public final class TrainingSetRequest {
       json.append(",\"baseline\":false");
     } else if (baseline != null) {
       json.append(",\"baseline\":").append(quote(baseline));
+    }
+    if (refusePastWatermark) {
+      json.append(",\"refuse_past_watermark\":true");
     }
     json.append('}');
     return json.toString().getBytes(StandardCharsets.UTF_8);

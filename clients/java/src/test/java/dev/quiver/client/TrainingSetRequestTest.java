@@ -37,6 +37,20 @@ class TrainingSetRequestTest {
   }
 
   @Test
+  void aRequestMayAskToBeRefusedPastTheOfflineWatermark() {
+    assertThat(TrainingSetRequest.forService("svc").refusesPastWatermark()).isFalse();
+    TrainingSetRequest refusing =
+        TrainingSetRequest.forFeatures("card:amount").refusePastWatermark().timestampColumn("ts");
+    assertThat(refusing.refusesPastWatermark()).isTrue();
+    assertThat(text(refusing))
+        .isEqualTo(
+            "{\"features\":[\"card:amount\"],\"timestamp_column\":\"ts\","
+                + "\"refuse_past_watermark\":true}");
+    assertThat(text(TrainingSetRequest.forService("svc").refusePastWatermark().noBaseline()))
+        .endsWith(",\"baseline\":false,\"refuse_past_watermark\":true}");
+  }
+
+  @Test
   void namesAreEscaped() {
     assertThat(text(TrainingSetRequest.forService("q\"uo\\te\n")))
         .startsWith("{\"service\":\"q\\\"uo\\\\te\\u000a\",");

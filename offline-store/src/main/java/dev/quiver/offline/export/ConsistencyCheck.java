@@ -12,6 +12,7 @@ import dev.quiver.registry.Types;
 import dev.quiver.registry.monitor.FeatureLog;
 import dev.quiver.registry.rows.Values;
 import dev.quiver.registry.semantics.Micros;
+import dev.quiver.registry.semantics.Watermark;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,12 +32,12 @@ import org.apache.parquet.hadoop.ParquetReader;
  * <p>Per feature it counts identical values, different ones, values served where the training set
  * has a null (served-only), nulls served where it has a value (offline-only) and nulls on both
  * sides; a value served as NULL_VALUE, NOT_FOUND or OUTSIDE_MAX_AGE counts as a null, as the
- * training set holds a null there. A difference is <em>explained by lag</em> when the training set
- * as of the newest event the online store had applied to the feature's view at the request (logged
- * with the vector) agrees with what was served: the store was behind, not wrong. The rest are
- * mismatches; their ratio to the vectors compared, the symmetric mean absolute percentage error of
- * numbers served and offline ({@code 2|a-b| / (|a|+|b|)}, 0 when both are 0) and the worst examples
- * are reported.
+ * training set holds a null there. A difference at a request time past the online store's watermark
+ * of the feature's view ({@link Watermark}: the newest event it had applied, logged with the
+ * vector) is <em>explained by lag</em> when the training set as of that watermark agrees with what
+ * was served: the store was behind, not wrong. The rest are mismatches; their ratio to the vectors
+ * compared, the symmetric mean absolute percentage error of numbers served and offline ({@code
+ * 2|a-b| / (|a|+|b|)}, 0 when both are 0) and the worst examples are reported.
  */
 public final class ConsistencyCheck {
   private ConsistencyCheck() {}
@@ -151,7 +152,7 @@ public final class ConsistencyCheck {
         if (outcome[i][c] >= DIFFERENT) {
           int view = viewIndex.get(columns.get(c).view());
           long applied = vec.appliedMicros()[view];
-          if (applied != Long.MIN_VALUE && applied < vec.requestMicros()) {
+          if (applied != Watermark.NONE && Watermark.isPast(vec.requestMicros(), applied)) {
             long id = suspectId(i, view);
             if (!suspectIndex.containsKey(id)) {
               suspectIndex.put(id, suspects.size());

@@ -21,10 +21,12 @@ import dev.quiver.registry.semantics.FeatureRef;
 import dev.quiver.registry.semantics.JoinKeys;
 import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OfflineLayout;
+import dev.quiver.registry.semantics.Watermark;
 import dev.quiver.registry.util.Messages;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,6 +53,9 @@ public final class TrainingSetExport {
    * @param out the output file (.parquet or .csv)
    * @param maxRowsInMemory rows one sorter holds before spilling; at least 1
    * @param spillDir where spilled runs go
+   * @param refusePastWatermark refuse the export, writing nothing, when an entity row is later than
+   *     the offline watermark of a view it reads ({@link PastWatermarkException}); otherwise such
+   *     rows are counted in {@link Summary#pastWatermark()}
    */
   public record Request(
       Path entities,
@@ -59,7 +64,8 @@ public final class TrainingSetExport {
       List<String> features,
       Path out,
       int maxRowsInMemory,
-      Path spillDir) {
+      Path spillDir,
+      boolean refusePastWatermark) {
     public Request {
       java.util.Objects.requireNonNull(entities, "entities");
       java.util.Objects.requireNonNull(timestampColumn, "timestampColumn");
@@ -70,16 +76,126 @@ public final class TrainingSetExport {
             "rows in memory must be at least 1, not " + maxRowsInMemory);
       }
     }
+
+    /** A request that reports entity rows past the offline watermark rather than refusing. */
+    public Request(
+        Path entities,
+        String timestampColumn,
+        String service,
+        List<String> features,
+        Path out,
+        int maxRowsInMemory,
+        Path spillDir) {
+      this(entities, timestampColumn, service, features, out, maxRowsInMemory, spillDir, false);
+    }
   }
 
-  /** What an export wrote: rows, nulls per feature column, and how long it took. */
   /**
-   * What an export wrote.
+   * The offline watermark of one view version an export reads, and how many entity rows are later
+   * than it.
+   *
+   * @param view the view version, such as {@code card_activity v1}
+   * @param watermark the greatest event time among its committed rows, or null when it has none
+   * @param rows entity rows whose timestamp is past the watermark
+   */
+  public record ViewWatermark(String view, Instant watermark, long rows) {}
+
+  /**
+   * Entity rows later than the offline store's watermark ({@link Watermark}) of a view they read:
+   * the offline store holds no row of that view after its watermark, so features at such a row may
+   * lack events that are still being ingested or committed.
+   *
+   * @param rows entity rows past the watermark of at least one view
+   * @param of entity rows with a timestamp
+   * @param views the views that have rows past their watermark, in request order
+   */
+  public record PastWatermark(long rows, long of, List<ViewWatermark> views) {
+    /** No row past any watermark. */
+    public static final PastWatermark NONE = new PastWatermark(0, 0, List.of());
+
+    public PastWatermark {
+      views = List.copyOf(views);
+    }
+
+    public boolean isEmpty() {
+      return rows == 0;
+    }
+
+    /**
+     * What to tell the user: the number of rows, then one line per view with its watermark and its
+     * rows past it.
+     */
+    public String describe() {
+      boolean one = rows == 1;
+      StringBuilder b =
+          new StringBuilder()
+              .append(rows)
+              .append(" of ")
+              .append(of)
+              .append(of == 1 ? " entity row" : " entity rows")
+              .append(one ? " is" : " are")
+              .append(" later than the offline store's watermark of a view ")
+              .append(one ? "it reads; its" : "they read; their")
+              .append(" features may lack events not yet committed offline:");
+      for (ViewWatermark v : views) {
+        b.append("\n  ")
+            .append(v.view())
+            .append(": ")
+            .append(
+                v.watermark() == null
+                    ? "nothing committed yet"
+                    : "watermark " + v.watermark() + " (its newest committed event)")
+            .append(", ")
+            .append(v.rows())
+            .append(v.rows() == 1 ? " row" : " rows")
+            .append(" later");
+      }
+      return b.toString();
+    }
+  }
+
+  /**
+   * An export refused because entity rows are later than the offline watermark of a view they read
+   * ({@link Request#refusePastWatermark()}); nothing was written.
+   */
+  public static final class PastWatermarkException extends RuntimeException {
+    private final transient PastWatermark past;
+
+    PastWatermarkException(PastWatermark past) {
+      super(
+          past.describe()
+              + "\nnothing was written; export again once ingestion has committed these times"
+              + " offline, or export only rows up to the watermarks");
+      this.past = past;
+    }
+
+    public PastWatermark past() {
+      return past;
+    }
+  }
+
+  /**
+   * What an export wrote: rows, nulls per feature column, and how long it took.
    *
    * @param baseline for a feature service's training set, the profile of every feature column
    *     written ({@link Baseline}); null for a list of features
+   * @param pastWatermark the entity rows later than the offline watermark of a view they read
    */
-  public record Summary(long rows, Map<String, Long> nulls, Duration took, Baseline baseline) {}
+  public record Summary(
+      long rows,
+      Map<String, Long> nulls,
+      Duration took,
+      Baseline baseline,
+      PastWatermark pastWatermark) {
+    public Summary {
+      java.util.Objects.requireNonNull(pastWatermark, "pastWatermark");
+    }
+
+    /** The summary of an export that joins no entity rows, so none is past a watermark. */
+    public Summary(long rows, Map<String, Long> nulls, Duration took, Baseline baseline) {
+      this(rows, nulls, took, baseline, PastWatermark.NONE);
+    }
+  }
 
   /** A feature service, feature view or feature that the registry does not have. */
   public static final class UnknownFeatureException extends IllegalArgumentException {
@@ -123,8 +239,12 @@ public final class TrainingSetExport {
 
   /**
    * Checks that an export's output columns are unique: the entity table's header names no column
-   * twice, names no column that a requested feature's output column has, and no feature is
-   * requested twice. Called before anything is written.
+   * twice, names no column that a requested feature's output column has (also in another case:
+   * DuckDB and Spark read column names without regard to case, so {@code
+   * Card_Activity__Last_Amount} and {@code card_activity__last_amount} would be one column to
+   * them), and no feature is requested twice. Quiver does not rename columns: the user renames or
+   * drops theirs. Called before anything is written, by every export path (the command and Arrow
+   * Flight).
    *
    * @param file the entity table, for the message; null when it is not a file
    * @throws IllegalArgumentException naming the columns at fault
@@ -146,9 +266,28 @@ public final class TrainingSetExport {
                 + "); column names must be unique");
       }
     }
+    Map<String, Integer> folded = new HashMap<>();
+    for (int i = 0; i < input.size(); i++) {
+      folded.putIfAbsent(input.get(i).toLowerCase(java.util.Locale.ROOT), i);
+    }
     Map<String, Integer> features = new HashMap<>();
     for (int i = 0; i < featureColumns.size(); i++) {
       String c = featureColumns.get(i);
+      Integer sameButCase = folded.get(c.toLowerCase(java.util.Locale.ROOT));
+      if (!seen.containsKey(c) && sameButCase != null) {
+        throw new IllegalArgumentException(
+            where
+                + ": column "
+                + Messages.quote(input.get(sameButCase))
+                + " (column "
+                + (sameButCase + 1)
+                + ") differs only in case from "
+                + Messages.quote(c)
+                + ", the output column of feature "
+                + FeatureRef.referenceOfColumn(c)
+                + ", and DuckDB and Spark read column names without regard to case; rename or"
+                + " drop it in the entity table");
+      }
       if (seen.containsKey(c)) {
         throw new IllegalArgumentException(
             where
@@ -203,6 +342,8 @@ public final class TrainingSetExport {
     }
     Map<String, ScalarType> keyTypes = new HashMap<>();
     List<PointInTimeEngine.ViewInput> inputs = new ArrayList<>();
+    List<String> viewNames = new ArrayList<>();
+    List<Long> watermarks = new ArrayList<>();
     Map<PointInTimeEngine.ViewInput, List<String>> names = new HashMap<>();
     List<ExportWriter.Column> featureColumns = new ArrayList<>();
     for (List<Requested> group : byView.values()) {
@@ -222,6 +363,9 @@ public final class TrainingSetExport {
           ordered.stream().map(Requested::aggregation).filter(a -> a != null).toList();
       List<String> stored = new ArrayList<>(features);
       aggregations.forEach(a -> stored.add(ParquetSchemas.AGG_PREFIX + a.getName()));
+      ParquetViewSource source =
+          new ParquetViewSource(
+              OfflineLayout.viewDir(offlineRoot, v.getName(), v.getVersion()), keys, stored);
       PointInTimeEngine.ViewInput input =
           new PointInTimeEngine.ViewInput(
               v.getName() + " v" + v.getVersion(),
@@ -229,9 +373,12 @@ public final class TrainingSetExport {
               Durations.fromProto(v.getTtl()),
               features,
               aggregations,
-              new ParquetViewSource(
-                  OfflineLayout.viewDir(offlineRoot, v.getName(), v.getVersion()), keys, stored));
+              source);
       inputs.add(input);
+      viewNames.add(input.name());
+      // Before the rows are read: a commit made meanwhile only adds rows, so the rows counted as
+      // past it are at worst reported when they need not be, never the other way round.
+      watermarks.add(source.watermark());
       List<String> columnNames = new ArrayList<>();
       for (Requested r : ordered) {
         String column = FeatureRef.columnName(v.getName(), r.feature());
@@ -274,6 +421,18 @@ public final class TrainingSetExport {
     }
     columns.addAll(featureColumns);
     int tsIndex = inputColumns.indexOf(request.timestampColumn());
+    PastWatermarkCount past = new PastWatermarkCount(viewNames, watermarks);
+    if (request.refusePastWatermark()) {
+      // Counted before the join, so a refused export costs one read of the entity table.
+      try (PointInTimeEngine.CloseableIterator<Object[]> it = table.table().rows()) {
+        while (it.hasNext()) {
+          past.add(it.next()[tsIndex]);
+        }
+      }
+      if (!past.result().isEmpty()) {
+        throw new PastWatermarkException(past.result());
+      }
+    }
     int first = inputColumns.size();
     long[] nulls = new long[featureColumns.size()];
     // A service's training set is profiled as it is written: the baseline serving compares with.
@@ -303,6 +462,9 @@ public final class TrainingSetExport {
 
                     @Override
                     public void row(Object[] values) throws IOException {
+                      if (!request.refusePastWatermark()) {
+                        past.add(values[tsIndex]);
+                      }
                       if (values[tsIndex] instanceof Long micros) {
                         values[tsIndex] = Micros.toInstant(micros);
                         range[0] = Math.min(range[0], micros);
@@ -339,7 +501,55 @@ public final class TrainingSetExport {
               range[1] == Long.MIN_VALUE ? null : Micros.toInstant(range[1]),
               byColumn);
     }
-    return new Summary(rows, nullCounts, Duration.ofNanos(System.nanoTime() - started), baseline);
+    return new Summary(
+        rows, nullCounts, Duration.ofNanos(System.nanoTime() - started), baseline, past.result());
+  }
+
+  /** Counts entity rows past the watermark of each view, and of any. */
+  private static final class PastWatermarkCount {
+    final List<String> views;
+    final long[] watermarks;
+    final long[] past;
+    long any;
+    long timed;
+
+    PastWatermarkCount(List<String> views, List<Long> watermarks) {
+      this.views = views;
+      this.watermarks = watermarks.stream().mapToLong(Long::longValue).toArray();
+      this.past = new long[this.watermarks.length];
+    }
+
+    /** An entity row's time: epoch microseconds, or null for a row without one. */
+    void add(Object time) {
+      if (!(time instanceof Long micros)) {
+        return;
+      }
+      timed++;
+      boolean counted = false;
+      for (int i = 0; i < watermarks.length; i++) {
+        if (Watermark.isPast(micros, watermarks[i])) {
+          past[i]++;
+          if (!counted) {
+            any++;
+            counted = true;
+          }
+        }
+      }
+    }
+
+    PastWatermark result() {
+      List<ViewWatermark> out = new ArrayList<>();
+      for (int i = 0; i < past.length; i++) {
+        if (past[i] > 0) {
+          out.add(
+              new ViewWatermark(
+                  views.get(i),
+                  watermarks[i] == Watermark.NONE ? null : Micros.toInstant(watermarks[i]),
+                  past[i]));
+        }
+      }
+      return new PastWatermark(any, timed, out);
+    }
   }
 
   private static ValueType inputType(

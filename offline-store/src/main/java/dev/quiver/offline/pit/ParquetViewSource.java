@@ -43,6 +43,19 @@ public final class ParquetViewSource implements PointInTimeEngine.RowSource {
     }
   }
 
+  /**
+   * The view's offline watermark ({@link dev.quiver.registry.semantics.Watermark}): the greatest
+   * event time among the rows of its committed files, epoch microseconds, or {@code Watermark.NONE}
+   * when it has none. Read from the files' footers.
+   */
+  public long watermark() throws IOException {
+    long max = dev.quiver.registry.semantics.Watermark.NONE;
+    for (Path f : files()) {
+      max = Math.max(max, dev.quiver.offline.ParquetFiles.maxEventTime(f));
+    }
+    return max;
+  }
+
   @Override
   public CloseableIterator<ViewRows> read() throws IOException {
     List<Path> files = files();

@@ -16,10 +16,12 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "alerts",
     mixinStandardHelpOptions = true,
-    description =
-        "Write Prometheus alerting rules for a feature repo: views over their freshness objective,"
-            + " ingestion falling behind, dead letters, lookups that find nothing; each with the"
-            + " owner as a label and what to do. Check them with promtool check rules.")
+    description = {
+      "Write Prometheus alerting rules for a feature repo.",
+      "Rules cover views over their freshness objective, ingestion falling behind, "
+          + "dead letters and lookups that find nothing; each has the owner as a label and "
+          + "says what to do. Check them with promtool check rules."
+    })
 final class AlertsCommand implements Callable<Integer> {
   @Mixin RepoOptions options;
   @Spec CommandSpec spec;

@@ -22,9 +22,10 @@ import picocli.CommandLine.Spec;
     name = "apply",
     mixinStandardHelpOptions = true,
     description = {
-      "Apply the repo as a new registry version. Breaking changes need a raised view version;",
-      "removals need --allow-removals. With --base-version, the apply fails with a conflict if",
-      "anyone applied since the plan you reviewed."
+      "Apply the repo as a new registry version.",
+      "Breaking changes need a raised view version; removals need --allow-removals. "
+          + "With --base-version, the apply fails with a conflict if anyone applied since "
+          + "the plan you reviewed."
     })
 final class ApplyCommand implements Callable<Integer> {
   @Mixin RepoOptions options;

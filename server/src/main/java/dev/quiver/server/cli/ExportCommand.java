@@ -28,8 +28,18 @@ import picocli.CommandLine.Spec;
     name = "export",
     mixinStandardHelpOptions = true,
     description = {
-      "Export a point-in-time-correct training set: every row of the entity table, in order, with",
-      "the value each feature had at the row's timestamp, from the offline store's Parquet files."
+      "Export a point-in-time-correct training set.",
+      "Every row of the entity table comes back, in order, with the value each "
+          + "feature had at the row's timestamp, from the offline store's Parquet files. Entity rows later than the offline "
+          + "store's watermark of a view they read (its newest committed event) are counted and "
+          + "reported on stderr, or refused with --refuse-past-watermark."
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:success",
+      "1:bad input or data, or a failure",
+      "2:usage error",
+      "3:refused: entity rows later than the offline watermark (--refuse-past-watermark)"
     })
 final class ExportCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
@@ -95,6 +105,18 @@ final class ExportCommand implements Callable<Integer> {
       paramLabel = "NAME",
       description = "The entity table's timestamp column. Default: ${DEFAULT-VALUE}.")
   String timestampColumn = "event_timestamp";
+
+  @Option(
+      names = "--refuse-past-watermark",
+      description =
+          "Write nothing and exit "
+              + PAST_WATERMARK
+              + " when an entity row is later than the offline store's watermark of a view it"
+              + " reads, instead of warning on stderr.")
+  boolean refusePastWatermark;
+
+  /** Exit code of an export refused because entity rows are past the offline watermark. */
+  static final int PAST_WATERMARK = 3;
 
   @Option(names = "--repo", paramLabel = "REPO", description = "The feature repo. Default: .")
   Path repo = Path.of(".");
@@ -188,8 +210,18 @@ final class ExportCommand implements Callable<Integer> {
               registry,
               OfflineLayout.projectRoot(settings.dataDir(), project),
               new TrainingSetExport.Request(
-                  entities, timestampColumn, what.service, what.features, out, memoryRows, spill),
+                  entities,
+                  timestampColumn,
+                  what.service,
+                  what.features,
+                  out,
+                  memoryRows,
+                  spill,
+                  refusePastWatermark),
               bar::stepTo);
+    } catch (TrainingSetExport.PastWatermarkException e) {
+      err.println("error: " + e.getMessage());
+      return PAST_WATERMARK;
     } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
       err.println("error: " + e.getMessage());
       return QuiverCommand.FAILED;
@@ -197,6 +229,15 @@ final class ExportCommand implements Callable<Integer> {
       dev.quiver.server.WorkDirs.delete(spill);
     }
     printSummary(summary, registry);
+    if (!summary.pastWatermark().isEmpty()) {
+      err.println(
+          "warning: "
+              + summary.pastWatermark().describe()
+              + "\nExport again once ingestion has committed them (quiver serve commits a row"
+              + " within --offline-commit-seconds, 60 by default), or pass"
+              + " --refuse-past-watermark to fail instead.");
+      err.flush();
+    }
     if (summary.baseline() != null && !noBaseline) {
       ServiceBaselines.Recorded recorded =
           new ServiceBaselines(settings.dataDir(), project, java.time.Clock.systemUTC())

@@ -21,7 +21,10 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "get",
     mixinStandardHelpOptions = true,
-    description = "Look up online features through the Java client and print them as a table.")
+    description = {
+      "Look up online features and print them as a table.",
+      "The lookup goes through the Java client, as a serving system's would."
+    })
 final class GetCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "1")
   FeatureSelection what;

@@ -41,9 +41,10 @@ final class MonitorCommand implements Runnable {
       name = "drift",
       mixinStandardHelpOptions = true,
       description = {
-        "Print the drift of each feature of a feature service: its baseline (recorded by quiver",
-        "export --service) against the values quiver serve answered with, per rolling window.",
-        "Exit code 1 when a feature's PSI is at or over the service's alert threshold."
+        "Print the drift of each feature of a feature service.",
+        "Each feature's baseline (recorded by quiver export --service) is compared "
+            + "with the values quiver serve answered with, per rolling window. Exit code 1 "
+            + "when a feature's PSI is at or over the service's alert threshold."
       },
       exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {

@@ -18,8 +18,10 @@ import picocli.CommandLine.Spec;
     name = "plan",
     mixinStandardHelpOptions = true,
     description = {
-      "Show what apply would change, per object and field, each classified safe, BREAKING or removal.",
-      "Exit 0 when the plan can be applied, 1 when the repo is invalid or the plan would be refused."
+      "Show what apply would change.",
+      "Per object and field, each change is classified safe, BREAKING or removal. "
+          + "Exit 0 when the plan can be applied, 1 when the repo is invalid or the plan "
+          + "would be refused."
     })
 final class PlanCommand implements Callable<Integer> {
   enum Format {

@@ -46,12 +46,13 @@ import picocli.CommandLine.Spec;
     name = "quickstart",
     mixinStandardHelpOptions = true,
     description = {
-      "Start a real Kafka broker in-process, apply examples/payments, stream realistic payment",
-      "events through the broker, wait until they are servable, print a lookup, and keep serving",
-      "until interrupted (--exit stops after the lookup).",
-      "--shift then walks through drift: it records a training baseline of fraud_model_v1, streams",
-      "transactions whose amounts have shifted, looks the cards up again, and prints quiver",
-      "monitor drift."
+      "Run the example end to end on an in-process Kafka broker.",
+      "Start a real Kafka broker in-process, apply examples/payments, stream "
+          + "realistic payment events through the broker, wait until they are servable, "
+          + "print a lookup, and keep serving until interrupted (--exit stops after the "
+          + "lookup). --shift then walks through drift: it records a training baseline of "
+          + "fraud_model_v1, streams transactions whose amounts have shifted, looks the "
+          + "cards up again, and prints quiver monitor drift."
     })
 final class QuickstartCommand implements Callable<Integer> {
   @Option(

@@ -32,7 +32,10 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "registry",
     mixinStandardHelpOptions = true,
-    description = "Inspect the applied registry: its versions and any version's content.",
+    description = {
+      "Inspect the applied registry.",
+      "List its versions or show any version's content."
+    },
     subcommands = {RegistryCommand.ListVersions.class, RegistryCommand.Show.class})
 final class RegistryCommand {
 

@@ -21,9 +21,11 @@ import picocli.CommandLine.Spec;
     name = "serve",
     mixinStandardHelpOptions = true,
     description = {
-      "Ingest every source of the applied registry into the online store and serve features over",
-      "gRPC (OnlineServing, Registry, health, reflection) until interrupted. Registry versions",
-      "applied while it runs take effect without a restart."
+      "Ingest the sources and serve features until interrupted.",
+      "Every source of the applied registry is ingested into the online and offline "
+          + "stores; features are served over gRPC (OnlineServing, Registry, health, "
+          + "reflection) and training sets over Arrow Flight. Registry versions applied "
+          + "while it runs take effect without a restart."
     })
 final class ServeCommand implements Callable<Integer> {
   @Parameters(

@@ -11,8 +11,10 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "validate",
     mixinStandardHelpOptions = true,
-    description =
-        "Check a feature repo: every problem is reported with its file:line:column. Exit 1 if any.")
+    description = {
+      "Check a feature repo and report every problem.",
+      "Each problem is reported with its file:line:column. Exit 1 if there is any."
+    })
 final class ValidateCommand implements Callable<Integer> {
   @Mixin RepoOptions options;
   @Spec CommandSpec spec;

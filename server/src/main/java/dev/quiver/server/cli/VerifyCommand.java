@@ -24,10 +24,11 @@ import picocli.CommandLine.Spec;
     name = "verify",
     mixinStandardHelpOptions = true,
     description = {
-      "Replay the vectors a feature service logged (its logging setting) through the",
-      "point-in-time engine and compare value by value with what was served. Differences the",
-      "online store's lag explains are counted apart. Exit code 1 when a feature's mismatch",
-      "ratio is over --max-mismatch-ratio."
+      "Check logged served vectors against the offline store.",
+      "Replay the vectors a feature service logged (its logging setting) through the "
+          + "point-in-time engine and compare value by value with what was served. "
+          + "Differences the online store's lag explains are counted apart. Exit code 1 "
+          + "when a feature's mismatch ratio is over --max-mismatch-ratio."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {

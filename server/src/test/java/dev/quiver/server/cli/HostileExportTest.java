@@ -217,6 +217,15 @@ class HostileExportTest {
             1,
             "$FILE: column 'card_activity__last_amount' (column 3)",
             "rename or drop it"));
+    c.add(
+        csv(
+            "feature_column_in_another_case",
+            header + ",Card_Activity__Last_Amount\n" + OK_ROW + ",1.0\n",
+            1,
+            "$FILE: column 'Card_Activity__Last_Amount' (column 3) differs only in case from"
+                + " 'card_activity__last_amount', the output column of feature"
+                + " card_activity:last_amount",
+            "rename or drop it"));
     c.add(csv("empty_header_name", header + ",,x\n" + OK_ROW + ",1,2\n", 1, "$FILE:1: column 3"));
     c.add(
         csv(
