@@ -59,7 +59,14 @@ public final class SourceRecords {
     if (value == null) {
       throw new BadRecordException(DeadLetterReason.EMPTY_RECORD, "record has no value");
     }
-    RecordDecoder.Fields fields = decoder.decode(value);
+    return check(decoder.decode(value));
+  }
+
+  /**
+   * Checks fields read by any decoder, or from any other file of the source's records: join keys
+   * present and non-null, the event timestamp present, both timestamps inside {@link TimeRange}.
+   */
+  public DecodedRecord check(RecordDecoder.Fields fields) throws BadRecordException {
     for (String key : requiredKeys) {
       if (fields.nulls().contains(key)) {
         throw new BadRecordException(

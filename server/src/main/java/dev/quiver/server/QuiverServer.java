@@ -393,6 +393,7 @@ public final class QuiverServer implements AutoCloseable {
   private String project;
   private LiveProfiles liveProfiles;
   private ServingVersions servingVersions;
+  private dev.quiver.server.backfill.Backfills backfills;
   private Map<String, Integer> servingInstead = Map.of();
   private AppliedRowsSink appliedOnline;
   private ParquetOfflineSink featureLogStore;
@@ -643,6 +644,11 @@ public final class QuiverServer implements AutoCloseable {
         0,
         monitor,
         TimeUnit.MILLISECONDS);
+    backfills =
+        new dev.quiver.server.backfill.Backfills(
+            settings.dataDir(), appliedOnline, offline, () -> servedSnapshot);
+    resources.add(backfills);
+    watcher.scheduleWithFixedDelay(backfills::poll, 0, 1, TimeUnit.SECONDS);
     watcher.scheduleWithFixedDelay(
         this::applyArchiveRetention,
         0,

@@ -36,4 +36,20 @@ public final class JoinKeys {
     }
     return List.copyOf(keys);
   }
+
+  /**
+   * The fields every record of {@code source} must carry, present and non-null: the join keys of
+   * the views that read it, in view then key order.
+   */
+  public static java.util.Set<String> required(RegistrySnapshot snapshot, String source) {
+    java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+    for (FeatureView v : snapshot.getFeatureViewsList()) {
+      if (v.getSource().equals(source)) {
+        for (Field f : of(snapshot, v)) {
+          keys.add(f.getName());
+        }
+      }
+    }
+    return keys;
+  }
 }

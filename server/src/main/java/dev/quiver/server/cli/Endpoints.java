@@ -29,6 +29,11 @@ final class Endpoints {
     return running(s).getProperty("grpc", "localhost:" + s.grpcPort());
   }
 
+  /** Whether a quiver serve of {@code repo} is running on this machine. */
+  static boolean serving(Path repo) throws IOException {
+    return !running(RepoSettings.read(repo)).isEmpty();
+  }
+
   private static Properties running(RepoSettings s) throws IOException {
     Properties p = new Properties();
     Path file = s.endpointsFile();

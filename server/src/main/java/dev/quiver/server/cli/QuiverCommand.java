@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       RegistryCommand.class,
       ServeCommand.class,
       ProduceCommand.class,
+      BackfillCommand.class,
       GetCommand.class,
       QuickstartCommand.class,
       ExportCommand.class,
