@@ -7,6 +7,7 @@ import com.google.protobuf.Timestamp;
 import dev.quiver.online.EntityKeyCodec;
 import dev.quiver.online.LookupListener;
 import dev.quiver.online.ServedAnswer;
+import dev.quiver.online.ServingCatalog;
 import dev.quiver.proto.v1.LoggedVector;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.registry.monitor.FeatureLog;
@@ -51,6 +52,9 @@ import org.slf4j.LoggerFactory;
  * buffer full) is counted in {@code quiver_feature_log_dropped_total{service,reason}}, never
  * retried from the request. A service's records start once its topic exists and the producer knows
  * its partitions; rows answered before that are counted as dropped ({@code reason="not_ready"}).
+ * While a service reads the previous version of a view because the one it names is still building
+ * (docs/history.md), its rows are not logged ({@code reason="version_switch"}): the log records the
+ * versions the service names.
  *
  * <p>Threading: {@link #answered} runs on the serving threads; {@link #apply} on one background
  * thread.
@@ -206,6 +210,14 @@ public final class FeatureLogger implements LookupListener, AutoCloseable {
     Logged logged = services.get(a.service());
     if (logged == null || a.features().size() != logged.layout.columns().size()) {
       return;
+    }
+    for (ServingCatalog.ServedFeature f : a.features()) {
+      if (!logged.layout.viewIds().contains(f.view())) {
+        // Served from the version before a new one that is still building: the log records
+        // the versions its layout names, so these vectors would be checked against the wrong one.
+        counter(DROPPED, a.service(), "version_switch").increment(a.rows());
+        return;
+      }
     }
     List<String> keyNames = logged.layout.keyNames();
     for (int r = 0; r < a.rows(); r++) {
