@@ -87,6 +87,23 @@ class SourceArchiveReaderTest {
       assertThat(first.order().eventTimeMicros())
           .isEqualTo(Micros.of(DAY1.plus(Duration.ofDays(35 % 3))));
 
+      // Any Parquet reader reads the archive as it is.
+      String glob = sink.directory(SourceArchive.id("txns")) + "/*/*.parquet";
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+          java.sql.Statement st = c.createStatement();
+          java.sql.ResultSet r =
+              st.executeQuery(
+                  "SELECT count(*), count(DISTINCT (_partition, _offset)), max(n),"
+                      + " min(_field_event_ts) = min(event_ts) FROM read_parquet('"
+                      + glob
+                      + "')")) {
+        assertThat(r.next()).isTrue();
+        assertThat(r.getLong(1)).isEqualTo(120);
+        assertThat(r.getLong(2)).isEqualTo(120);
+        assertThat(r.getInt(3)).isEqualTo(591);
+        assertThat(r.getBoolean(4)).isTrue();
+      }
+
       // Retention: the first day's files go, the positions stay.
       int deleted = sink.deleteDatesBefore(SourceArchive.id("txns"), LocalDate.parse("2026-03-02"));
       assertThat(deleted).isEqualTo(2); // one file of that day per commit

@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
     name = "backfill",
     mixinStandardHelpOptions = true,
     description = {
-      "Load history that never was in Kafka into a source and every view of it.",
+      "Load history that never was in Kafka into a source and its views.",
       "The file (JSON lines, or Parquet with a column per declared field) is checked whole first:",
       "a record that cannot be loaded is named with its line or row, and nothing is queued. The",
       "running quiver serve then writes the records into the source's archive and fills every view",
