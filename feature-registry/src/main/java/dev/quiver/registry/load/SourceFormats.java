@@ -20,6 +20,10 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.avro.Schema;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
 
 /**
  * The format keys of a source's {@code kafka} mapping — {@code format}, {@code wire_format}, {@code
@@ -160,31 +164,45 @@ final class SourceFormats {
       Loaded reader,
       String readerFile,
       KafkaSource.Builder k) {
-    YamlMap m =
-        YamlMap.of(kafka.file(), kafka.node("writer_schemas").get(), "'writer_schemas'", problems);
-    if (m.entries().isEmpty()) {
-      problems.add(m.location(), "'writer_schemas' lists no schema; expected {<id>: <file>, ...}");
+    Node node = kafka.node("writer_schemas").get();
+    if (!(node instanceof MappingNode mapping)) {
+      problems.add(
+          kafka.at(node),
+          "expected a mapping of schema ids to schema files for 'writer_schemas', found "
+              + YamlMap.kind(node));
+      return;
     }
-    for (YamlMap.Entry e : m.entries()) {
+    if (mapping.getValue().isEmpty()) {
+      problems.add(
+          kafka.at(node), "'writer_schemas' lists no schema; expected {<id>: <file>, ...}");
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (NodeTuple e : mapping.getValue()) {
+      String key = e.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
       int id;
       try {
-        id = Integer.parseInt(e.key());
+        id = Integer.parseInt(key == null ? "" : key);
         if (id < 0) {
           throw new NumberFormatException();
         }
       } catch (NumberFormatException bad) {
         problems.add(
-            m.at(e.keyNode()),
+            kafka.at(e.getKeyNode()),
             "writer schema id "
-                + Messages.quote(e.key())
+                + (key == null ? YamlMap.kind(e.getKeyNode()) : Messages.quote(key))
                 + " is not a schema-registry id; expected an integer from 0 to 2147483647");
         continue;
       }
-      Optional<String> path = m.scalar(e.valueNode(), e.key(), "a schema file");
+      if (!seen.add(id)) {
+        problems.add(kafka.at(e.getKeyNode()), "writer schema id " + id + " is listed twice");
+        continue;
+      }
+      Optional<String> path =
+          kafka.scalar(e.getValueNode(), "writer_schemas." + id, "a schema file");
       if (path.isEmpty()) {
         continue;
       }
-      Location at = m.at(e.valueNode());
+      Location at = kafka.at(e.getValueNode());
       Optional<Loaded> writer = load(at, path.get(), protobuf, message);
       if (writer.isEmpty()) {
         continue;
