@@ -3,8 +3,8 @@ package dev.quiver.ingestion;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Timestamp;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.SchemaContent;
 import dev.quiver.proto.v1.Source;
@@ -22,12 +22,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Decodes Protobuf records of one source as {@link DynamicMessage}s of the reader message ({@code
- * schema_file}'s {@code message}). Fields are matched by number, as Protobuf does: fields the
- * reader does not know are skipped; a field with presence (proto3 {@code optional}, proto2, a
- * message field) that is absent is null; a proto3 field without presence that is absent has its
- * default value (0, "", false), which is what such a field means; an absent repeated field is an
- * empty list.
+ * Decodes Protobuf records of one source as the reader message ({@code schema_file}'s {@code
+ * message}), reading the declared fields straight from the wire (no message is built). Fields are
+ * matched by number, as Protobuf does: fields the reader does not know are skipped; a field with
+ * presence (proto3 {@code optional}, proto2, a message field) that is absent is null; a proto3
+ * field without presence that is absent has its default value (0, "", false), which is what such a
+ * field means; an absent repeated field is an empty list.
  *
  * <p>With {@code wire_format: schema_registry} the header's id picks a writer schema among {@code
  * writer_schemas} and its message-index list picks the message in it; the pair is checked once
@@ -38,7 +38,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe.
  */
 public final class ProtobufRecordDecoder implements RecordDecoder {
-  private record Slot(String name, ValueType type, FieldDescriptor field) {}
+  private record Slot(String name, ValueType type, FieldDescriptor field, int index) {}
+
+  /** A (writer id, message indexes) pair. */
+  private record Writer(int id, List<Integer> indexes) {}
 
   private final Descriptor reader;
   private final List<Slot> slots = new ArrayList<>();
@@ -47,7 +50,10 @@ public final class ProtobufRecordDecoder implements RecordDecoder {
   private final String message;
 
   /** Verdicts per writer id and message indexes: null when compatible, else the dead letter. */
-  private final Map<String, BadRecordException> checked = new ConcurrentHashMap<>();
+  private final Map<Writer, BadRecordException> checked = new ConcurrentHashMap<>();
+
+  /** Declared fields by field number. */
+  private final Map<Integer, Slot> byNumber = new HashMap<>();
 
   /** The most (writer id, message indexes) verdicts kept. */
   private static final int MAX_CHECKED = 1024;
@@ -78,7 +84,9 @@ public final class ProtobufRecordDecoder implements RecordDecoder {
         throw new IllegalArgumentException(
             "source " + source.getName() + ": field '" + f.getName() + "' " + problem);
       }
-      slots.add(new Slot(f.getName(), f.getType(), fd));
+      Slot slot = new Slot(f.getName(), f.getType(), fd, slots.size());
+      slots.add(slot);
+      byNumber.put(fd.getNumber(), slot);
     }
     registry = WireFormat.usesRegistry(source.getKafka());
     writers = Map.copyOf(source.getKafka().getWriterSchemasMap());
@@ -90,7 +98,7 @@ public final class ProtobufRecordDecoder implements RecordDecoder {
     if (registry) {
       int id = WireFormat.schemaId(value);
       WireFormat.Indexes indexes = WireFormat.messageIndexes(value);
-      String key = id + ":" + indexes.path();
+      Writer key = new Writer(id, indexes.path());
       BadRecordException refusal = checked.get(key);
       if (refusal == null) {
         refusal = check(id, indexes.path());
@@ -104,11 +112,9 @@ public final class ProtobufRecordDecoder implements RecordDecoder {
       }
       offset = indexes.payloadOffset();
     }
-    DynamicMessage m;
+    Object[] read = new Object[slots.size()];
     try {
-      m =
-          DynamicMessage.parseFrom(
-              reader, CodedInputStream.newInstance(value, offset, value.length - offset));
+      parse(CodedInputStream.newInstance(value, offset, value.length - offset), read);
     } catch (InvalidProtocolBufferException e) {
       String why = Messages.clip(e.getMessage());
       throw new BadRecordException(
@@ -125,17 +131,130 @@ public final class ProtobufRecordDecoder implements RecordDecoder {
     Set<String> nulls = new HashSet<>();
     for (Slot s : slots) {
       FieldDescriptor fd = s.field();
-      if (!fd.isRepeated() && fd.hasPresence() && !m.hasField(fd)) {
-        nulls.add(s.name());
-        continue;
+      Object v = read[s.index()];
+      if (v == null) {
+        if (fd.isRepeated()) {
+          v = List.of();
+        } else if (fd.hasPresence()) {
+          nulls.add(s.name());
+          continue;
+        } else {
+          v = fd.getDefaultValue(); // proto3 without presence: absent means the default
+        }
       }
       try {
-        values.put(s.name(), SchemaTypes.fromProtobuf(s.type(), fd, m.getField(fd), s.name()));
+        values.put(s.name(), SchemaTypes.fromProtobuf(s.type(), fd, v, s.name()));
       } catch (ValueException e) {
         throw WireFormat.bad(e);
       }
     }
     return new Fields(values, nulls);
+  }
+
+  /**
+   * Reads the declared fields of one message as Protobuf's own parser does, without building the
+   * message: the last occurrence of a singular field wins (a message field's occurrences merge),
+   * repeated fields gather packed and unpacked elements, and fields not declared, or whose wire
+   * type does not match their descriptor, are skipped as unknown fields. Strings are strict UTF-8.
+   * Values take the forms {@link com.google.protobuf.Message#getField} gives.
+   */
+  private void parse(CodedInputStream in, Object[] read) throws java.io.IOException {
+    while (true) {
+      int tag = in.readTag();
+      if (tag == 0) {
+        return;
+      }
+      Slot s = byNumber.get(com.google.protobuf.WireFormat.getTagFieldNumber(tag));
+      if (s == null || !field(in, tag, s.field(), read, s.index())) {
+        if (!in.skipField(tag)) {
+          throw new InvalidProtocolBufferException("an end-group tag that opens no group");
+        }
+      }
+    }
+  }
+
+  /** Reads one occurrence of a declared field; false if its wire type is not the field's. */
+  @SuppressWarnings("unchecked")
+  private static boolean field(
+      CodedInputStream in, int tag, FieldDescriptor f, Object[] read, int index)
+      throws java.io.IOException {
+    int wire = com.google.protobuf.WireFormat.getTagWireType(tag);
+    int expected = f.getLiteType().getWireType();
+    if (f.isRepeated()) {
+      List<Object> list = (List<Object>) read[index];
+      if (list == null) {
+        list = new ArrayList<>();
+        read[index] = list;
+      }
+      if (wire == com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED
+          && f.getLiteType().isPackable()) {
+        int limit = in.pushLimit(in.readRawVarint32());
+        while (in.getBytesUntilLimit() > 0) {
+          list.add(scalar(in, f, null));
+        }
+        in.popLimit(limit);
+        return true;
+      }
+      if (wire != expected) {
+        return false;
+      }
+      list.add(scalar(in, f, null));
+      return true;
+    }
+    if (wire != expected) {
+      return false;
+    }
+    read[index] = scalar(in, f, read[index]);
+    return true;
+  }
+
+  private static Object scalar(CodedInputStream in, FieldDescriptor f, Object previous)
+      throws java.io.IOException {
+    return switch (f.getType()) {
+      case DOUBLE -> in.readDouble();
+      case FLOAT -> in.readFloat();
+      case INT64 -> in.readInt64();
+      case UINT64 -> in.readUInt64();
+      case INT32 -> in.readInt32();
+      case FIXED64 -> in.readFixed64();
+      case FIXED32 -> in.readFixed32();
+      case BOOL -> in.readBool();
+      case STRING -> in.readStringRequireUtf8();
+      case BYTES -> in.readBytes();
+      case UINT32 -> in.readUInt32();
+      case ENUM -> f.getEnumType().findValueByNumberCreatingIfUnknown(in.readEnum());
+      case SFIXED32 -> in.readSFixed32();
+      case SFIXED64 -> in.readSFixed64();
+      case SINT32 -> in.readSInt32();
+      case SINT64 -> in.readSInt64();
+      case MESSAGE -> timestamp(in, (Timestamp) previous);
+      default -> throw new InvalidProtocolBufferException("unsupported field type " + f.getType());
+    };
+  }
+
+  /**
+   * A google.protobuf.Timestamp (the one message a declared type maps to), merged as Protobuf does.
+   */
+  private static Timestamp timestamp(CodedInputStream in, Timestamp previous)
+      throws java.io.IOException {
+    Timestamp.Builder t = previous == null ? Timestamp.newBuilder() : previous.toBuilder();
+    int limit = in.pushLimit(in.readRawVarint32());
+    while (true) {
+      int tag = in.readTag();
+      if (tag == 0) {
+        break;
+      }
+      if (tag == 8) {
+        t.setSeconds(in.readInt64());
+      } else if (tag == 16) {
+        t.setNanos(in.readInt32());
+      } else if (!in.skipField(tag)) {
+        throw new InvalidProtocolBufferException("an end-group tag that opens no group");
+      }
+    }
+    in.checkLastTagWas(0);
+    in.popLimit(limit);
+    return t.build();
   }
 
   private BadRecordException check(int id, List<Integer> indexes) {

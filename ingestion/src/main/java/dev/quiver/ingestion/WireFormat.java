@@ -71,6 +71,9 @@ public final class WireFormat {
           DeadLetterReason.UNDECODABLE_PAYLOAD,
           "message-index count " + count + " is outside 0 to " + MAX_INDEXES);
     }
+    if (count == 0) {
+      return new Indexes(List.of(), at[0]);
+    }
     List<Integer> path = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       path.add(varint(value, at));

@@ -126,6 +126,31 @@ class ProtobufRecordDecoderTest {
   }
 
   @Test
+  void theWireIsReadAsProtobufReadsIt() throws Exception {
+    byte[] base = event(EVENT, "a", 1, 0).build().toByteArray();
+    DynamicMessage.Builder one = DynamicMessage.newBuilder(EVENT);
+    set(one, "amount", 1.0);
+    DynamicMessage.Builder two = DynamicMessage.newBuilder(EVENT);
+    set(two, "amount", 2.0);
+    set(two, "tags", List.of("z"));
+    // A singular field written twice: the last wins; repeated elements gather.
+    byte[] twice =
+        concat(
+            base, one.build().toByteArray(), two.build().toByteArray(), new byte[] {0x42, 1, 'w'});
+    assertThat(read(PLAIN, twice).fields())
+        .containsEntry("amount", 2.0)
+        .containsEntry("tags", List.of("z", "w"));
+    // Field 3 (a double) with a varint's wire type is an unknown field, as Protobuf has it.
+    assertThat(new ProtobufRecordDecoder(PLAIN).decode(concat(base, new byte[] {0x18, 5})).nulls())
+        .contains("amount");
+    // A second ts merges into the first: seconds from one, nanos from the other.
+    byte[] nanos = {0x12, 0x02, 0x10, 0x07};
+    assertThat(read(PLAIN, concat(base, nanos)).eventTimeMicros()).isEqualTo(1_000_000L);
+    byte[] micros = {0x12, 0x03, 0x10, (byte) 0xE8, 0x07};
+    assertThat(read(PLAIN, concat(base, micros)).eventTimeMicros()).isEqualTo(1_000_001L);
+  }
+
+  @Test
   void anEvolvedWriterIsReadByFieldNumber() throws Exception {
     Descriptor v1 = writer(1);
     DynamicMessage.Builder b = event(v1, "b", 5, 0);

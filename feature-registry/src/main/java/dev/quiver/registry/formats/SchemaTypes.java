@@ -463,10 +463,17 @@ public final class SchemaTypes {
           }
           return Instant.ofEpochMilli(ms);
         }
-        Message m = (Message) v;
-        Descriptor d = m.getDescriptorForType();
-        long seconds = (Long) m.getField(d.findFieldByName("seconds"));
-        int nanos = (Integer) m.getField(d.findFieldByName("nanos"));
+        long seconds;
+        int nanos;
+        if (v instanceof com.google.protobuf.Timestamp ts) {
+          seconds = ts.getSeconds();
+          nanos = ts.getNanos();
+        } else {
+          Message m = (Message) v;
+          Descriptor d = m.getDescriptorForType();
+          seconds = (Long) m.getField(d.findFieldByName("seconds"));
+          nanos = (Integer) m.getField(d.findFieldByName("nanos"));
+        }
         String text = "{seconds: " + seconds + ", nanos: " + nanos + "}";
         if (nanos < 0 || nanos > 999_999_999) {
           throw new ValueException(

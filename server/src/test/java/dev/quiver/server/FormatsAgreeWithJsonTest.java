@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * carrying the same events as a JSON source, give the same feature values as the JSON source
  * through the whole server — online over gRPC and offline in the Parquet store's export.
  */
-class SourceFormatsTest {
+class FormatsAgreeWithJsonTest {
   @TempDir Path dir;
 
   static final List<String> SOURCES =
