@@ -182,6 +182,20 @@ class AvroRecordDecoderTest {
     assertRejected(PLAIN, new byte[0], DeadLetterReason.UNDECODABLE_PAYLOAD, "not an Avro record");
   }
 
+  @Test
+  void aListClaimingBillionsOfItemsIsRefusedWithoutAllocatingThem() throws Exception {
+    GenericRecord r = new GenericRecordBuilder(READER).set("id", "a").set("ts", TS).build();
+    byte[] body = write(READER, r);
+    // The record ends with tags (an empty array: 0), then color and score (null branches: 0, 0).
+    byte[] head = java.util.Arrays.copyOf(body, body.length - 3);
+    byte[] huge = {(byte) 0xEC, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F}; // 2^31 - 10 items
+    assertRejected(
+        PLAIN,
+        concat(head, huge, new byte[] {2, 'x'}),
+        DeadLetterReason.UNDECODABLE_PAYLOAD,
+        "not an Avro record");
+  }
+
   static int varintLength(long zigzag) {
     int n = 1;
     while ((zigzag & ~0x7FL) != 0) {
