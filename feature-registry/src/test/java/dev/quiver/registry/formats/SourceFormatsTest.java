@@ -288,12 +288,26 @@ class SourceFormatsTest {
     TestRepos.write(
         dir,
         "schemas/event.proto",
-        "syntax = \"proto3\";\npackage t;\nmessage Event { string id = 1; int64 ts = 2; }\n");
+        "syntax = \"proto3\";\npackage t;\nimport \"google/protobuf/timestamp.proto\";\n"
+            + "message Event { string id = 1; google.protobuf.Timestamp ts = 2; int64 n = 3; }\n");
     repo(
         registry(
             "{topic: events, format: protobuf, schema_file: schemas/event.proto, message: t.Event}",
-            "{id: string, ts: timestamp}"));
-    assertThat(loaded().getSchema().getProtobufDescriptorSet().isEmpty()).isFalse();
+            "{id: string, ts: timestamp, n: int64}"));
+    KafkaSource k = loaded();
+    assertThat(
+            SourceSchemas.protobuf(k.getSchema().getProtobufDescriptorSet(), "t.Event")
+                .findFieldByName("ts")
+                .getMessageType()
+                .getFullName())
+        .isEqualTo("google.protobuf.Timestamp");
+
+    // A .proto protoc refuses: its message is the error.
+    TestRepos.write(
+        dir, "schemas/event.proto", "syntax = \"proto3\";\nmessage Event { strin id = 1; }\n");
+    assertThat(problems())
+        .singleElement()
+        .satisfies(d -> assertThat(d.message()).contains("protoc failed").contains("strin"));
   }
 
   private static boolean onPath(String command) {
