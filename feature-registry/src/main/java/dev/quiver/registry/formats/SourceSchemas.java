@@ -111,13 +111,9 @@ public final class SourceSchemas {
       throws SchemaException {
     Map<String, FileDescriptor> files = files(descriptorSet);
     for (FileDescriptor f : files.values()) {
-      Descriptor d = f.findMessageTypeByName(local(f, fullName));
-      if (d != null && d.getFullName().equals(fullName)) {
+      Descriptor d = find(f, fullName);
+      if (d != null) {
         return d;
-      }
-      Descriptor nested = nested(f, fullName);
-      if (nested != null) {
-        return nested;
       }
     }
     List<String> names = new ArrayList<>();
@@ -283,14 +279,8 @@ public final class SourceSchemas {
     }
   }
 
-  private static String local(FileDescriptor f, String fullName) {
-    String pkg = f.getPackage();
-    return !pkg.isEmpty() && fullName.startsWith(pkg + ".")
-        ? fullName.substring(pkg.length() + 1)
-        : fullName;
-  }
-
-  private static Descriptor nested(FileDescriptor f, String fullName) {
+  /** The message {@code fullName} of a file, nested ones included, or null. */
+  private static Descriptor find(FileDescriptor f, String fullName) {
     List<Descriptor> todo = new ArrayList<>(f.getMessageTypes());
     while (!todo.isEmpty()) {
       Descriptor d = todo.remove(todo.size() - 1);
