@@ -186,7 +186,7 @@ public interface RecordEncoder {
           }
         } else if (SchemaTypes.nonNull(f.schema()) != f.schema()) {
           r.put(f.pos(), null);
-        } else if (f.hasDefaultValue()) {
+        } else if (f.hasDefaultValue() && !fields.nulls().contains(f.name())) {
           r.put(f.pos(), GenericData.get().getDefaultValue(f));
         } else {
           throw new BadRecordException(
@@ -201,7 +201,9 @@ public interface RecordEncoder {
                   + writer.getFullName()
                   + " is "
                   + SchemaTypes.describe(f.schema())
-                  + " with no default");
+                  + (fields.nulls().contains(f.name())
+                      ? ", which cannot be null"
+                      : " with no default"));
         }
       }
       ByteArrayOutputStream out = new ByteArrayOutputStream(64);

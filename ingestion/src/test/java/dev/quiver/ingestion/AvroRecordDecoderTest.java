@@ -261,6 +261,19 @@ class AvroRecordDecoderTest {
   }
 
   @Test
+  void aNullTheAvroFieldCannotHoldIsNotWrittenAsItsDefault() {
+    assertThatThrownBy(
+            () ->
+                RecordEncoder.of(REGISTRY, 1)
+                    .encode(
+                        new RecordDecoder.Fields(
+                            Map.of("id", "k", "ts", Instant.ofEpochSecond(1)), Set.of("tags"))))
+        .isInstanceOf(BadRecordException.class)
+        .hasMessageContaining(
+            "'tags' is null but Avro field tags of test.v1.Event is array of string, which cannot be null");
+  }
+
+  @Test
   void anEnumSymbolTheSchemaLacksCannotBeWritten() {
     assertThatThrownBy(
             () ->
