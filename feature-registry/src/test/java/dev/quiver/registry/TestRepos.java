@@ -23,10 +23,14 @@ public final class TestRepos {
     }
   }
 
-  /** A repo in {@code dir} holding the base fixture (entities card and merchant, source txns). */
+  /**
+   * A repo in {@code dir} holding the base fixture (entities card and merchant, source txns, and an
+   * Avro schema of txns' fields, {@code schemas/txns.avsc}).
+   */
   public static Path base(Path dir) {
     write(dir, "quiver.yaml", resource("base/quiver.yaml"));
     write(dir, "base.yaml", resource("base/base.yaml"));
+    write(dir, "schemas/txns.avsc", resource("base/schemas/txns.avsc"));
     return dir;
   }
 

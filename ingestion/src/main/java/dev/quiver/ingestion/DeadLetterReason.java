@@ -4,7 +4,7 @@ package dev.quiver.ingestion;
 public enum DeadLetterReason {
   /** The record has no value (a tombstone). */
   EMPTY_RECORD,
-  /** The value is not valid JSON, or is not UTF-8 text at all. */
+  /** The value of a JSON source is not valid JSON, or is not UTF-8 text at all. */
   NOT_JSON,
   /**
    * The JSON is deeper, or holds a longer number or string, than the decoder reads: the message
@@ -38,14 +38,37 @@ public enum DeadLetterReason {
    * surrogate (a {@code \\udc00} escape not forming a pair).
    */
   INVALID_STRING,
-  /** A field has a JSON type that does not fit its declared type. */
+  /**
+   * A field has a JSON type that does not fit its declared type, or a value its Avro or Protobuf
+   * schema cannot hold (when producing).
+   */
   WRONG_TYPE,
-  /** A number does not fit its declared type (int32, int64, float). */
+  /**
+   * A number does not fit its declared type (int32, int64, float; a Protobuf uint32 past 2^31-1, an
+   * enum number the enum lacks).
+   */
   OUT_OF_RANGE,
   /** A bytes field is not valid base64. */
   BAD_BASE64,
   /** A list holds a null or an element of the wrong type. */
   BAD_LIST_ELEMENT,
+  /**
+   * An Avro or Protobuf value that cannot be read with its schema: truncated, trailing bytes, a bad
+   * union branch or length, a malformed message-index list. The message says what the reader met.
+   */
+  UNDECODABLE_PAYLOAD,
+  /**
+   * A source with {@code wire_format: schema_registry} got a value that does not start with the
+   * schema-registry header's 0 byte (or is shorter than the 5-byte header).
+   */
+  MISSING_MAGIC_BYTE,
+  /** The schema-registry header names a schema id the source's {@code writer_schemas} lack. */
+  UNKNOWN_SCHEMA_ID,
+  /**
+   * The writer schema the header's id (and for Protobuf, message indexes) names cannot be read with
+   * the source's reader schema; the message gives the reason, per field.
+   */
+  INCOMPATIBLE_WRITER_SCHEMA,
   /** A view's filter or feature expression failed on this record. */
   EXPRESSION_FAILED,
   /**

@@ -42,12 +42,15 @@ public final class SourceRecords {
   /**
    * The decoder of the source's {@code format}.
    *
-   * @throws IllegalArgumentException for a format there is no decoder of
+   * @throws IllegalArgumentException for a format there is no decoder of, or a schema the decoder
+   *     cannot use
    */
   public static RecordDecoder decoderFor(Source source) {
     String format = source.getKafka().getFormat();
     return switch (format) {
       case "", "json" -> new JsonRecordDecoder(source);
+      case "avro" -> new AvroRecordDecoder(source);
+      case "protobuf" -> new ProtobufRecordDecoder(source);
       default ->
           throw new IllegalArgumentException(
               "source " + source.getName() + ": no decoder of format '" + format + "'");

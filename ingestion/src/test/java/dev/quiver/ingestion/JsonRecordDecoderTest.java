@@ -71,6 +71,21 @@ class JsonRecordDecoderTest {
   }
 
   @Test
+  void theJsonEncoderWritesWhatTheDecoderReadsBack() throws Exception {
+    String json =
+        "{\"id\":\"a\",\"n\":-7,\"big\":9007199254740993,\"f\":1.5,\"d\":null,\"b\":false,"
+            + "\"raw\":\"AQID\",\"ts\":\"2026-03-01T10:00:00.123456Z\",\"tags\":[\"x\"],"
+            + "\"vec\":[0.5,1]}";
+    RecordDecoder.Fields fields =
+        new JsonRecordDecoder(SOURCE).decode(json.getBytes(StandardCharsets.UTF_8));
+    byte[] written = RecordEncoder.of(SOURCE, null).encode(fields);
+    RecordDecoder.Fields back = new JsonRecordDecoder(SOURCE).decode(written);
+    assertThat(back.values()).isEqualTo(fields.values());
+    assertThat(back.nulls()).containsExactly("d");
+    assertThat(new String(written, StandardCharsets.UTF_8)).contains("\"d\":null");
+  }
+
+  @Test
   void nullAndAbsentOptionalFieldsAreLeftOut() throws Exception {
     DecodedRecord r = decode("{\"id\":\"a\",\"ts\":1700000000000,\"d\":null}");
     assertThat(r.fields()).containsOnlyKeys("id", "ts");

@@ -133,6 +133,189 @@ class ProduceCommandTest {
     }
   }
 
+  static final String AVRO =
+      """
+      {"type": "record", "name": "Txn", "namespace": "t", "fields": [
+        {"name": "card_id", "type": "string"},
+        {"name": "amount", "type": ["null", "double"], "default": null},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}}
+      ]}
+      """;
+
+  static final String AVRO_V1 =
+      """
+      {"type": "record", "name": "Txn", "namespace": "t", "fields": [
+        {"name": "card_id", "type": "string"},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}}
+      ]}
+      """;
+
+  static String formats() {
+    return String.join(
+        "\n",
+        "entities:",
+        "  card: {join_keys: {card_id: string}}",
+        "sources:",
+        "  avro_txns:",
+        "    kafka: {topic: avro-txns, format: avro, schema_file: schemas/txn.avsc,"
+            + " wire_format: schema_registry,"
+            + " writer_schemas: {1: schemas/txn-v1.avsc, 3: schemas/txn.avsc}}",
+        "    event_timestamp: ts",
+        "    schema: {card_id: string, amount: double, ts: timestamp}",
+        "  proto_txns:",
+        "    kafka: {topic: proto-txns, format: protobuf, schema_file: schemas/txn.desc,"
+            + " message: t.Txn}",
+        "    event_timestamp: ts",
+        "    schema: {card_id: string, amount: double, ts: timestamp}",
+        "feature_views:",
+        "  a: {entities: [card], source: avro_txns, features: {x: {type: double, expr: amount}}}",
+        "  p: {entities: [card], source: proto_txns, features: {x: {type: double, expr: amount}}}",
+        "");
+  }
+
+  static com.google.protobuf.DescriptorProtos.FileDescriptorSet txnProto() {
+    return TestProtos.set(
+        "t/txn.proto",
+        "t",
+        new TestProtos.Msg("Txn")
+            .field(
+                "card_id",
+                1,
+                com.google.protobuf.DescriptorProtos.FieldDescriptorProto.Type.TYPE_STRING)
+            .optional(
+                "amount",
+                2,
+                com.google.protobuf.DescriptorProtos.FieldDescriptorProto.Type.TYPE_DOUBLE)
+            .typed(
+                "ts",
+                3,
+                com.google.protobuf.DescriptorProtos.FieldDescriptorProto.Type.TYPE_MESSAGE,
+                ".google.protobuf.Timestamp"));
+  }
+
+  @Test
+  void writesAvroAndProtobufSourcesInTheirFormatsAndWireFormat() throws Exception {
+    Path repo = dir.resolve("formats");
+    Files.createDirectories(repo.resolve("schemas"));
+    Files.writeString(repo.resolve("schemas/txn.avsc"), AVRO);
+    Files.writeString(repo.resolve("schemas/txn-v1.avsc"), AVRO_V1);
+    Files.write(repo.resolve("schemas/txn.desc"), txnProto().toByteArray());
+    var registry = TestCluster.apply(repo, "produce", formats(), false);
+    var avroSource = registry.getSources(0);
+    var protoSource = registry.getSources(1);
+    Path lines = dir.resolve("txns.jsonl");
+    Files.writeString(
+        lines,
+        "{\"card_id\":\"c1\",\"amount\":1.5,\"ts\":\"2026-01-01T00:00:00.123Z\"}\n\n"
+            + "{\"card_id\":\"c2\",\"amount\":null,\"ts\":1767225600000}\n");
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+      String b = kafka.bootstrapServers();
+      DriftMonitorTest.Run avro =
+          DriftMonitorTest.quiver(
+              "produce",
+              repo.toString(),
+              "--source",
+              "avro_txns",
+              "--file",
+              lines.toString(),
+              "--bootstrap",
+              b);
+      assertThat(avro.code()).as(avro.err()).isZero();
+      assertThat(avro.out())
+          .contains("sent 2 records to avro-txns")
+          .contains("as avro with writer schema 3")
+          .contains("(1 empty line skipped)");
+      DriftMonitorTest.Run older =
+          DriftMonitorTest.quiver(
+              "produce",
+              repo.toString(),
+              "--source",
+              "avro_txns",
+              "--file",
+              lines.toString(),
+              "--bootstrap",
+              b,
+              "--schema-id",
+              "1");
+      assertThat(older.code()).as(older.err()).isZero();
+      DriftMonitorTest.Run proto =
+          DriftMonitorTest.quiver(
+              "produce",
+              repo.toString(),
+              "--source",
+              "proto_txns",
+              "--file",
+              lines.toString(),
+              "--bootstrap",
+              b);
+      assertThat(proto.code()).as(proto.err()).isZero();
+      assertThat(proto.out()).contains("sent 2 records to proto-txns").contains("as protobuf");
+
+      var avroRecords = TestCluster.readAll(kafka, "avro-txns", 4);
+      assertThat(avroRecords).hasSize(4);
+      // The schema-registry header: magic byte, then the id.
+      assertThat(java.util.Arrays.copyOf(avroRecords.get(0).value(), 5))
+          .containsExactly(0, 0, 0, 0, 3);
+      assertThat(java.util.Arrays.copyOf(avroRecords.get(2).value(), 5))
+          .containsExactly(0, 0, 0, 0, 1);
+      assertThat(new String(avroRecords.get(0).key(), StandardCharsets.UTF_8)).isEqualTo("c1");
+      var avroRead = dev.quiver.ingestion.SourceRecords.of(avroSource, java.util.Set.of("card_id"));
+      assertThat(avroRead.read(avroRecords.get(0).value()).fields())
+          .containsEntry("card_id", "c1")
+          .containsEntry("amount", 1.5);
+      assertThat(avroRead.read(avroRecords.get(0).value()).eventTimeMicros())
+          .isEqualTo(1_767_225_600_123_000L);
+      assertThat(avroRead.read(avroRecords.get(1).value()).fields()).doesNotContainKey("amount");
+      // Version 1 has no amount: written without it, read back as null.
+      assertThat(avroRead.read(avroRecords.get(2).value()).fields())
+          .containsEntry("card_id", "c1")
+          .doesNotContainKey("amount");
+
+      var protoRecords = TestCluster.readAll(kafka, "proto-txns", 2);
+      var protoRead =
+          dev.quiver.ingestion.SourceRecords.of(protoSource, java.util.Set.of("card_id"));
+      assertThat(protoRead.read(protoRecords.get(0).value()).fields())
+          .containsEntry("card_id", "c1")
+          .containsEntry("amount", 1.5);
+      assertThat(protoRecords.get(0).value()[0]).as("plain: no header").isEqualTo((byte) 0x0A);
+
+      // A line that cannot be written in the format: named, nothing sent.
+      Path bad = dir.resolve("bad.jsonl");
+      Files.writeString(
+          bad, "{\"card_id\":\"c3\",\"ts\":1}\n{\"card_id\":\"c4\",\"amount\":\"x\",\"ts\":1}\n");
+      DriftMonitorTest.Run refused =
+          DriftMonitorTest.quiver(
+              "produce",
+              repo.toString(),
+              "--source",
+              "proto_txns",
+              "--file",
+              bad.toString(),
+              "--bootstrap",
+              b);
+      assertThat(refused.code()).isEqualTo(1);
+      assertThat(refused.err())
+          .contains("line 2 cannot be written as protobuf (wrong_type)")
+          .contains("'amount' is a string; expected double")
+          .contains("nothing was sent");
+      assertThat(endOffset(kafka, "proto-txns")).isEqualTo(2);
+      DriftMonitorTest.Run unknownId =
+          DriftMonitorTest.quiver(
+              "produce",
+              repo.toString(),
+              "--source",
+              "avro_txns",
+              "--file",
+              lines.toString(),
+              "--bootstrap",
+              b,
+              "--schema-id",
+              "2");
+      assertThat(unknownId.code()).isEqualTo(1);
+      assertThat(unknownId.err()).contains("schema id 2 is not one of its writer_schemas [1, 3]");
+    }
+  }
+
   private static long endOffset(EmbeddedKafka kafka, String topic) {
     try (var consumer =
         new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(

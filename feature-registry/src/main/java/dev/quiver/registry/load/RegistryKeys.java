@@ -20,7 +20,15 @@ public final class RegistryKeys {
   public static final List<String> SOURCE =
       withMetadata("kafka", "event_timestamp", "created_timestamp", "schema", "archive");
   public static final List<String> SOURCE_ARCHIVE = List.of("enabled", "retention");
-  public static final List<String> SOURCE_KAFKA = List.of("topic", "format", "dead_letter_topic");
+  public static final List<String> SOURCE_KAFKA =
+      List.of(
+          "topic",
+          "format",
+          "dead_letter_topic",
+          "wire_format",
+          "schema_file",
+          "message",
+          "writer_schemas");
   public static final List<String> VIEW =
       withMetadata(
           "entities",

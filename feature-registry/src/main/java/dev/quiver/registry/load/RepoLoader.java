@@ -87,6 +87,7 @@ public final class RepoLoader {
 
   private final Path root;
   private final Problems problems = new Problems();
+  private final SourceFormats formats;
   private final Map<String, Location> locations = new HashMap<>();
   private String projectName;
 
@@ -102,6 +103,7 @@ public final class RepoLoader {
 
   private RepoLoader(Path root) {
     this.root = root;
+    this.formats = new SourceFormats(root, problems);
     for (String section : RegistryKeys.SECTIONS) {
       decls.put(section, new LinkedHashMap<>());
     }
@@ -593,6 +595,7 @@ public final class RepoLoader {
     m.allowOnly(RegistryKeys.SOURCE);
     Source.Builder s = Source.newBuilder().setName(d.name()).setMetadata(metadata(m));
     KafkaSource.Builder k = KafkaSource.newBuilder().setFormat("json");
+    YamlMap kafkaMap = null;
     if (!m.has("kafka")) {
       problems.add(
           d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'kafka'");
@@ -604,6 +607,7 @@ public final class RepoLoader {
               "'kafka' of source " + Messages.quote(d.name()),
               problems);
       kafka.allowOnly(RegistryKeys.SOURCE_KAFKA);
+      kafkaMap = kafka;
       String topic = kafka.requiredString("topic");
       if (topic != null) {
         if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
@@ -615,24 +619,17 @@ public final class RepoLoader {
         k.setTopic(topic);
         k.setDeadLetterTopic(topic + ".dlq");
       }
-      kafka
-          .string("format")
-          .ifPresent(
-              f -> {
-                if (!f.equals("json")) {
-                  problems.add(
-                      kafka.valueAt("format"),
-                      "unsupported format " + Messages.quote(f) + "; expected json");
-                }
-              });
       kafka.string("dead_letter_topic").ifPresent(k::setDeadLetterTopic);
     }
-    s.setKafka(k);
     if (!m.has("schema")) {
       problems.add(
           d.at(), "source " + Messages.quote(d.name()) + " is missing required key 'schema'");
     }
     List<Field> schema = fields(m, "schema", "field");
+    if (kafkaMap != null) {
+      formats.read(kafkaMap, d.name(), k, schema, f -> fieldAt(m, "schema", f));
+    }
+    s.setKafka(k);
     s.addAllSchema(schema);
     Map<String, Field> byName = new LinkedHashMap<>();
     schema.forEach(f -> byName.put(f.getName(), f));

@@ -7,9 +7,11 @@ import dev.quiver.proto.v1.FeatureReference;
 import dev.quiver.proto.v1.FeatureService;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.Field;
+import dev.quiver.proto.v1.KafkaSource;
 import dev.quiver.proto.v1.Metadata;
 import dev.quiver.proto.v1.Project;
 import dev.quiver.proto.v1.RegistrySnapshot;
+import dev.quiver.proto.v1.SchemaContent;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ViewState;
 import dev.quiver.registry.Durations;
@@ -35,14 +37,15 @@ import java.util.stream.Collectors;
  * Diffs a repo against the applied registry, per object and per field, and classifies each change.
  *
  * <p>Safe: adding a view, feature, aggregation, service or source field; descriptions, owners,
- * tags; a view's TTL; a source's dead-letter topic. Breaking: a feature's type or expression; an
- * aggregation's function, input, window or hop; a view's entities, source or filter; an entity's
- * join keys; a source's topic, format, timestamps or a field's type; removing a source field; and
- * removing a feature that an applied feature service uses. A view's breaking changes are accepted
- * only with a raised {@code version:}, which keeps the old version (superseded) beside the new one;
- * breaking changes of an entity or source are accepted when every view using it is raised. Removing
- * an object, a feature or a service's feature is a removal: shown, and applied only when removals
- * are allowed.
+ * tags; a view's TTL; a source's dead-letter topic, its Avro or Protobuf schema's content and its
+ * writer schemas. Breaking: a feature's type or expression; an aggregation's function, input,
+ * window or hop; a view's entities, source or filter; an entity's join keys; a source's topic,
+ * format, wire format, timestamps or a field's type; removing a source field; and removing a
+ * feature that an applied feature service uses. A view's breaking changes are accepted only with a
+ * raised {@code version:}, which keeps the old version (superseded) beside the new one; breaking
+ * changes of an entity or source are accepted when every view using it is raised. Removing an
+ * object, a feature or a service's feature is a removal: shown, and applied only when removals are
+ * allowed.
  */
 public final class Planner {
   private static final String ENTITY = "entity";
@@ -242,10 +245,38 @@ public final class Planner {
       return how.equals("added") ? Severity.SAFE : Severity.BREAKING;
     }
     return switch (path) {
-      case "kafka.topic", "kafka.format", "event_timestamp", "created_timestamp" ->
+      // The wire format decides how every record of the topic is read, as the format does; a
+      // schema's content is checked against the declared fields when validated, and Avro and
+      // Protobuf evolution rules keep older records readable, so a changed schema is safe.
+      case "kafka.topic",
+          "kafka.format",
+          "kafka.wire_format",
+          "event_timestamp",
+          "created_timestamp" ->
           Severity.BREAKING;
       default -> Severity.SAFE;
     };
+  }
+
+  /**
+   * A schema as the plan shows it: its file, message and a digest of its content, so that an edited
+   * schema file shows as a change.
+   */
+  private static String schema(SchemaContent c) {
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sha.update(c.getAvroSchema().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    sha.update(c.getProtobufDescriptorSet().toByteArray());
+    String digest = java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 12);
+    return c.getFile()
+        + (c.getProtobufMessage().isEmpty() ? "" : " " + c.getProtobufMessage())
+        + " (sha256 "
+        + digest
+        + ")";
   }
 
   private static Map<String, String> flatSource(Source s) {
@@ -253,6 +284,16 @@ public final class Planner {
     m.put("kafka.topic", s.getKafka().getTopic());
     m.put("kafka.format", s.getKafka().getFormat());
     m.put("kafka.dead_letter_topic", s.getKafka().getDeadLetterTopic());
+    KafkaSource k = s.getKafka();
+    if (!k.getWireFormat().isEmpty()) {
+      m.put("kafka.wire_format", k.getWireFormat());
+    }
+    if (k.hasSchema()) {
+      m.put("kafka.schema", schema(k.getSchema()));
+    }
+    k.getWriterSchemasMap().entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
+        .forEach(e -> m.put("kafka.writer_schemas." + e.getKey(), schema(e.getValue())));
     m.put("event_timestamp", s.getEventTimestampField());
     m.put("created_timestamp", s.getCreatedTimestampField());
     m.put("archive.enabled", String.valueOf(!s.getArchive().getDisabled()));

@@ -1,5 +1,9 @@
 package dev.quiver.server.cli;
 
+import dev.quiver.ingestion.BadRecordException;
+import dev.quiver.ingestion.JsonRecordDecoder;
+import dev.quiver.ingestion.RecordEncoder;
+import dev.quiver.ingestion.WireFormat;
 import dev.quiver.proto.v1.Entity;
 import dev.quiver.proto.v1.FeatureView;
 import dev.quiver.proto.v1.RegistrySnapshot;
@@ -31,7 +35,11 @@ import picocli.CommandLine.Spec;
       "Send JSON lines to a source's topic, one record per line, keyed by the entity key so that",
       "each entity's events keep their order. The whole file is read and checked first: a line",
       "that is not UTF-8 stops it with its line number before anything is sent. Empty lines are",
-      "not records; they are skipped and counted."
+      "not records; they are skipped and counted.",
+      "For an avro or protobuf source each line is read as the source's JSON records are and",
+      "written in its format (after the schema-registry header when its wire_format is",
+      "schema_registry); a line that cannot be stops the file with its line number and the",
+      "reason, before anything is sent."
     })
 final class ProduceCommand implements Callable<Integer> {
   @Mixin RepoOptions options;
@@ -57,6 +65,14 @@ final class ProduceCommand implements Callable<Integer> {
           "Field whose value keys each record; '' for no key. Default: the join key of the"
               + " source's views, when they all have the same one.")
   String keyField;
+
+  @Option(
+      names = "--schema-id",
+      paramLabel = "N",
+      description =
+          "For a source with wire_format schema_registry: the writer schema to write with, by"
+              + " its id in writer_schemas. Default: the highest id.")
+  Integer schemaId;
 
   @Override
   public Integer call() throws Exception {
@@ -107,6 +123,54 @@ final class ProduceCommand implements Callable<Integer> {
       err.println("error: " + file + ": " + e.getMessage() + "; nothing was sent");
       return QuiverCommand.FAILED;
     }
+    Source src = source.get();
+    String format = src.getKafka().getFormat().isEmpty() ? "json" : src.getKafka().getFormat();
+    List<byte[]> values = new ArrayList<>();
+    String how = "";
+    if (!format.equals("json") || schemaId != null) {
+      RecordEncoder encoder;
+      try {
+        encoder = RecordEncoder.of(src, schemaId);
+      } catch (IllegalArgumentException e) {
+        err.println("error: " + e.getMessage());
+        return QuiverCommand.FAILED;
+      }
+      JsonRecordDecoder reader = new JsonRecordDecoder(src);
+      for (int i = 0; i < lines.size(); i++) {
+        String line = lines.get(i);
+        if (line.isBlank()) {
+          values.add(null);
+          continue;
+        }
+        try {
+          values.add(encoder.encode(reader.decode(line.getBytes(StandardCharsets.UTF_8))));
+        } catch (BadRecordException e) {
+          err.println(
+              "error: "
+                  + file
+                  + ": line "
+                  + (i + 1)
+                  + " cannot be written as "
+                  + format
+                  + " ("
+                  + e.reason().code()
+                  + "): "
+                  + e.getMessage()
+                  + "; nothing was sent");
+          return QuiverCommand.FAILED;
+        }
+      }
+      how =
+          " as "
+              + format
+              + (WireFormat.usesRegistry(src.getKafka())
+                  ? " with writer schema " + (schemaId != null ? schemaId : highestId(src))
+                  : "");
+    } else {
+      for (String line : lines) {
+        values.add(line.isBlank() ? null : line.getBytes(StandardCharsets.UTF_8));
+      }
+    }
     String servers = Endpoints.bootstrap(options.repo, bootstrap);
     com.fasterxml.jackson.databind.ObjectMapper json =
         new com.fasterxml.jackson.databind.ObjectMapper();
@@ -124,8 +188,9 @@ final class ProduceCommand implements Callable<Integer> {
             new ByteArraySerializer())) {
       List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> acks =
           new ArrayList<>();
-      for (String line : lines) {
-        if (line.isBlank()) {
+      for (int i = 0; i < lines.size(); i++) {
+        String line = lines.get(i);
+        if (values.get(i) == null) {
           continue;
         }
         byte[] k = null;
@@ -142,8 +207,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         acks.add(
             producer.send(
-                new ProducerRecord<>(
-                    source.get().getKafka().getTopic(), k, line.getBytes(StandardCharsets.UTF_8))));
+                new ProducerRecord<>(source.get().getKafka().getTopic(), k, values.get(i))));
         sent++;
       }
       producer.flush();
@@ -154,14 +218,19 @@ final class ProduceCommand implements Callable<Integer> {
     spec.commandLine()
         .getOut()
         .printf(
-            "sent %d records to %s at %s%s%n",
+            "sent %d records to %s at %s%s%s%n",
             sent,
             source.get().getKafka().getTopic(),
             servers,
+            how,
             empty == 0
                 ? ""
                 : " (" + empty + (empty == 1 ? " empty line" : " empty lines") + " skipped)");
     return 0;
+  }
+
+  private static int highestId(Source s) {
+    return new java.util.TreeSet<>(s.getKafka().getWriterSchemasMap().keySet()).last();
   }
 
   /** A line of the file that cannot be sent as it is. */
