@@ -32,8 +32,9 @@ import picocli.CommandLine.Spec;
     name = "produce",
     mixinStandardHelpOptions = true,
     description = {
-      "Send JSON lines to a source's topic, one record per line, keyed by the entity key so that",
-      "each entity's events keep their order. The whole file is read and checked first: a line",
+      "Send JSON lines to a source's topic, in the source's format.",
+      "One record per line, keyed by the entity key so that each entity's events keep their",
+      "order. The whole file is read and checked first: a line",
       "that is not UTF-8 stops it with its line number before anything is sent. Empty lines are",
       "not records; they are skipped and counted.",
       "For an avro or protobuf source each line is read as the source's JSON records are and",
