@@ -12,6 +12,7 @@ import dev.quiver.proto.v1.ScalarType;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.proto.v1.ValueType;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.formats.SchemaTypes;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -31,10 +32,11 @@ import org.apache.parquet.hadoop.ParquetReader;
 /**
  * A file of a source's historical events, read record by record: JSON lines ({@code .jsonl}, {@code
  * .json}, {@code .ndjson}; each line a record as the source's JSON decoder reads it, empty lines
- * skipped) or Parquet ({@code .parquet}; a column per declared field, by name, of a type that holds
- * the field's values exactly). Every record passes the same checks as a record from Kafka ({@link
- * SourceRecords}). Each has an index, its position in the file (the line number, or the row number
- * from 1), which is how a backfill resumes.
+ * skipped), Parquet ({@code .parquet}; a column per declared field, by name, of a type that holds
+ * the field's values exactly) or an Avro container file ({@code .avro}; a record field per declared
+ * field, by name, mapped as an Avro source's are). Every record passes the same checks as a record
+ * from Kafka ({@link SourceRecords}). Each has an index, its position in the file (the line number,
+ * or the row number from 1), which is how a backfill resumes.
  */
 public final class HistoryFile implements AutoCloseable {
   /** One record of the file: its index and either its fields or why it cannot be read. */
@@ -45,6 +47,8 @@ public final class HistoryFile implements AutoCloseable {
   private final Source source;
   private final InputStream lines;
   private final ParquetReader<Object[]> rows;
+  private final org.apache.avro.file.DataFileReader<org.apache.avro.generic.GenericRecord> avro;
+  private final org.apache.avro.Schema.Field[] avroFields;
   private final long size;
   private long index;
   private long empty;
@@ -55,16 +59,41 @@ public final class HistoryFile implements AutoCloseable {
     this.size = Files.size(file);
     this.checks = new SourceRecords(source, joinKeys, new JsonRecordDecoder(source));
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    this.avroFields = new org.apache.avro.Schema.Field[source.getSchemaCount()];
     if (name.endsWith(".parquet")) {
       List<String> columns = source.getSchemaList().stream().map(Field::getName).toList();
       this.rows = ParquetFiles.reader(file, columns);
       this.lines = null;
+      this.avro = null;
+    } else if (name.endsWith(".avro")) {
+      this.avro =
+          new org.apache.avro.file.DataFileReader<>(
+              file.toFile(), new org.apache.avro.generic.GenericDatumReader<>());
+      this.rows = null;
+      this.lines = null;
+      org.apache.avro.Schema schema = avro.getSchema();
+      for (int i = 0; i < source.getSchemaCount(); i++) {
+        Field f = source.getSchema(i);
+        org.apache.avro.Schema.Field af =
+            schema.getType() == org.apache.avro.Schema.Type.RECORD
+                ? schema.getField(f.getName())
+                : null;
+        if (af != null) {
+          String problem = SchemaTypes.avroProblem(f.getType(), af.schema());
+          if (problem != null) {
+            avro.close();
+            throw new IOException(file + ": field '" + f.getName() + "': " + problem);
+          }
+        }
+        avroFields[i] = af;
+      }
     } else if (name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson")) {
       this.lines = new CountingInput(Files.newInputStream(file));
       this.rows = null;
+      this.avro = null;
     } else {
       throw new IOException(
-          file + ": unknown kind of file; expected .jsonl (.json, .ndjson) or .parquet");
+          file + ": unknown kind of file; expected .jsonl (.json, .ndjson), .parquet or .avro");
     }
   }
 
@@ -80,7 +109,42 @@ public final class HistoryFile implements AutoCloseable {
 
   /** The next record, or null at the end of the file. */
   public Entry next() throws IOException {
-    return lines != null ? nextLine() : nextRow();
+    return lines != null ? nextLine() : avro != null ? nextAvro() : nextRow();
+  }
+
+  private Entry nextAvro() throws IOException {
+    if (!avro.hasNext()) {
+      return null;
+    }
+    org.apache.avro.generic.GenericRecord record;
+    index++;
+    try {
+      record = avro.next();
+    } catch (org.apache.avro.AvroRuntimeException e) {
+      throw new IOException(file + ": record " + index + " cannot be read: " + e.getMessage(), e);
+    }
+    Map<String, Object> values = new HashMap<>();
+    Set<String> nulls = new HashSet<>();
+    for (int i = 0; i < source.getSchemaCount(); i++) {
+      Field f = source.getSchema(i);
+      Object datum = avroFields[i] == null ? null : record.get(avroFields[i].pos());
+      if (datum == null) {
+        nulls.add(f.getName());
+        continue;
+      }
+      try {
+        values.put(
+            f.getName(),
+            SchemaTypes.fromAvro(f.getType(), avroFields[i].schema(), datum, f.getName()));
+      } catch (dev.quiver.registry.formats.ValueException e) {
+        return new Entry(index, null, "record " + index + ": " + e.getMessage());
+      }
+    }
+    try {
+      return new Entry(index, checks.check(new RecordDecoder.Fields(values, nulls)), null);
+    } catch (BadRecordException e) {
+      return new Entry(index, null, "record " + index + ": " + e.getMessage());
+    }
   }
 
   /** Bytes of the file read so far (Parquet: all of it once opened), for progress. */
@@ -232,6 +296,9 @@ public final class HistoryFile implements AutoCloseable {
     }
     if (rows != null) {
       rows.close();
+    }
+    if (avro != null) {
+      avro.close();
     }
   }
 

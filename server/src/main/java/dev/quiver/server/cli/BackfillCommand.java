@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Load history that never was in Kafka into a source and its views.",
-      "The file (JSON lines, or Parquet with a column per declared field) is checked whole first:",
+      "The file (JSON lines, Parquet or Avro, a field per declared field) is checked whole first:",
       "a record that cannot be loaded is named with its line or row, and nothing is queued. The",
       "running quiver serve then writes the records into the source's archive and fills every view",
       "from it through the same logic as live events, online and offline; a restart resumes it.",
@@ -50,7 +50,7 @@ final class BackfillCommand implements Callable<Integer> {
       names = "--file",
       required = true,
       paramLabel = "FILE",
-      description = "The events: .jsonl (.json, .ndjson) or .parquet.")
+      description = "The events: .jsonl (.json, .ndjson), .parquet or .avro (a container file).")
   Path file;
 
   @Option(
