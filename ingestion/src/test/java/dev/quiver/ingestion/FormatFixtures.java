@@ -7,6 +7,7 @@ import dev.quiver.proto.v1.KafkaSource;
 import dev.quiver.proto.v1.SchemaContent;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.Types;
+import dev.quiver.registry.formats.TestProtos;
 import java.util.List;
 import java.util.Map;
 

@@ -16,6 +16,7 @@ import dev.quiver.offline.export.TrainingSetExport;
 import dev.quiver.proto.v1.FeatureStatus;
 import dev.quiver.proto.v1.RegistrySnapshot;
 import dev.quiver.proto.v1.Source;
+import dev.quiver.registry.formats.TestProtos;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
