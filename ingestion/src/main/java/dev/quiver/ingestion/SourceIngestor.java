@@ -120,7 +120,18 @@ final class SourceIngestor implements AutoCloseable {
   /** Open reads of the archive by partition, positioned at their next offset. */
   private final Map<SourcePartition, ArchiveCursor> cursors = new HashMap<>();
 
-  private record ArchiveCursor(SourceArchive.Records records, long to, long[] next) {}
+  /** An open read of one partition's archive up to {@code to}, at offset {@code next}. */
+  private static final class ArchiveCursor {
+    final SourceArchive.Records records;
+    final long to;
+    long next;
+
+    ArchiveCursor(SourceArchive.Records records, long from, long to) {
+      this.records = records;
+      this.next = from;
+      this.to = to;
+    }
+  }
 
   SourceIngestor(
       Source source,
@@ -409,7 +420,7 @@ final class SourceIngestor implements AutoCloseable {
   /** The archive's committed positions, read again (they advance as the offline store commits). */
   private void refreshArchived() throws IOException {
     if (archive != null && archiveId != null) {
-      archived = Map.copyOf(archive.committed(source.getName()));
+      archived = archive.committed(source.getName());
     }
   }
 
@@ -460,9 +471,9 @@ final class SourceIngestor implements AutoCloseable {
   /** Fills one chunk of a partition's archive; returns whether the pairs reached {@code to}. */
   private boolean fillChunk(SourcePartition sp, long from, long to) throws IOException {
     ArchiveCursor c = cursors.get(sp);
-    if (c == null || c.next()[0] != from || c.to() != to) {
+    if (c == null || c.next != from || c.to != to) {
       closeCursor(sp);
-      c = new ArchiveCursor(archive.read(source, sp, from, to), to, new long[] {from});
+      c = new ArchiveCursor(archive.read(source, sp, from, to), from, to);
       cursors.put(sp, c);
     }
     List<List<ViewRow>> rowsBySink = new ArrayList<>();
@@ -473,11 +484,11 @@ final class SourceIngestor implements AutoCloseable {
     long next = from;
     boolean exhausted = false;
     for (int n = 0; n < ARCHIVE_CHUNK; n++) {
-      if (!c.records().hasNext()) {
+      if (!c.records.hasNext()) {
         exhausted = true;
         break;
       }
-      SourceArchive.Record r = c.records().next();
+      SourceArchive.Record r = c.records.next();
       long offset = r.order().offset();
       next = offset + 1;
       DecodedRecord decoded =
@@ -500,14 +511,13 @@ final class SourceIngestor implements AutoCloseable {
       }
       for (ViewRow row : result.rows()) {
         for (int s = 0; s < sinks.size(); s++) {
-          long p = position(s, row.view(), sp);
-          if (p <= offset && p < to) {
+          if (takesFromArchive(s, row.view(), sp, offset, to)) {
             rowsBySink.get(s).add(row);
           }
         }
       }
     }
-    if (!exhausted && !c.records().hasNext()) {
+    if (!exhausted && !c.records.hasNext()) {
       exhausted = true;
     }
     // Offsets the archive skips (dead letters) are passed over with it, up to its position.
@@ -516,21 +526,13 @@ final class SourceIngestor implements AutoCloseable {
     for (int s = 0; s < sinks.size(); s++) {
       Map<ViewId, Map<SourcePartition, Long>> advanced = new HashMap<>();
       for (ViewId view : processor.viewIds()) {
-        if (!view.equals(archiveId) && position(s, view, sp) < Math.min(reached, to)) {
+        if (!view.equals(archiveId) && position(s, view, sp) < reached) {
           advanced.put(view, Map.of(sp, reached));
         }
       }
-      if (advanced.isEmpty()) {
-        continue;
-      }
-      sinks.get(s).write(new RowBatch(rowsBySink.get(s), advanced, clockMicros));
-      int sink = s;
-      advanced.forEach(
-          (view, parts) ->
-              positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
-      rowsBySinkCounter.get(s).increment(rowsBySink.get(s).size());
+      write(s, rowsBySink.get(s), advanced, clockMicros);
     }
-    c.next()[0] = reached;
+    c.next = reached;
     if (exhausted) {
       closeCursor(sp);
     }
@@ -539,16 +541,25 @@ final class SourceIngestor implements AutoCloseable {
 
   /** Whether {@code view} takes the archived record at {@code offset} (below {@code to}). */
   private boolean fromArchive(ViewId view, SourcePartition sp, long offset, long to) {
-    if (view.equals(archiveId)) {
-      return false;
-    }
     for (int s = 0; s < sinks.size(); s++) {
-      long p = position(s, view, sp);
-      if (p <= offset && p < to) {
+      if (takesFromArchive(s, view, sp, offset, to)) {
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Whether {@code view} on {@code sink} takes the archived record at {@code offset}: it has not
+   * applied it, and it is below the archive's position {@code to} (the archive is not one of them).
+   */
+  private boolean takesFromArchive(
+      int sink, ViewId view, SourcePartition sp, long offset, long to) {
+    if (view.equals(archiveId)) {
+      return false;
+    }
+    long p = position(sink, view, sp);
+    return p <= offset && p < to;
   }
 
   /** Where a dead letter of an archived record points: its partition and offset, no bytes. */
@@ -560,7 +571,7 @@ final class SourceIngestor implements AutoCloseable {
     ArchiveCursor c = cursors.remove(sp);
     if (c != null) {
       try {
-        c.records().close();
+        c.records.close();
       } catch (IOException e) {
         LOG.debug("source {}: closing an archive read failed", source.getName(), e);
       }
@@ -635,21 +646,28 @@ final class SourceIngestor implements AutoCloseable {
     // Positions move past a dead letter only once it is in the topic.
     deadLetters.flush();
     for (int s = 0; s < sinks.size(); s++) {
-      if (advanced.get(s).isEmpty()) {
-        continue;
-      }
-      sinks.get(s).write(new RowBatch(rowsBySink.get(s), advanced.get(s), clockMicros));
-      int sink = s;
-      advanced
-          .get(s)
-          .forEach(
-              (view, parts) ->
-                  positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
-      rowsBySinkCounter.get(s).increment(rowsBySink.get(s).size());
+      write(s, rowsBySink.get(s), advanced.get(s), clockMicros);
     }
     commits.forEach(
         (tp, o) -> applied.put(new SourcePartition(tp.topic(), tp.partition()), o.offset()));
     consumer.commitAsync(commits, null);
+  }
+
+  /**
+   * Writes rows and the positions they bring their views to into one sink, then remembers those
+   * positions; nothing when no view advances.
+   */
+  private void write(
+      int sink, List<ViewRow> rows, Map<ViewId, Map<SourcePartition, Long>> advanced, long clock)
+      throws IOException {
+    if (advanced.isEmpty()) {
+      return;
+    }
+    sinks.get(sink).write(new RowBatch(rows, advanced, clock));
+    advanced.forEach(
+        (view, parts) ->
+            positions.get(sink).computeIfAbsent(view, v -> new HashMap<>()).putAll(parts));
+    rowsBySinkCounter.get(sink).increment(rows.size());
   }
 
   private boolean rewindNeeded() {

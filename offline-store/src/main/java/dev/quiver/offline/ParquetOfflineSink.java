@@ -247,6 +247,47 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
     return deleted;
   }
 
+  /**
+   * One commit record of a view version: its sequence number, the files it names (resolved in the
+   * view's directory; they may since have been deleted by a retention) and the positions it brings
+   * the view to.
+   */
+  public record Commit(long seq, List<Path> files, Map<SourcePartition, Long> positions) {}
+
+  /** The commit records of the view version in {@code viewDir}, in commit order. */
+  public static List<Commit> commits(Path viewDir) throws IOException {
+    List<Path> records = new ArrayList<>();
+    Path dir = viewDir.resolve("_commits");
+    if (Files.isDirectory(dir)) {
+      try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.json")) {
+        s.forEach(records::add);
+      }
+    }
+    records.sort(null);
+    List<Commit> out = new ArrayList<>(records.size());
+    for (Path record : records) {
+      JsonNode r = JSON.readTree(record.toFile());
+      List<Path> files = new ArrayList<>();
+      for (JsonNode f : r.get("files")) {
+        files.add(viewDir.resolve(f.asText()));
+      }
+      Map<SourcePartition, Long> positions = new HashMap<>();
+      r.get("positions")
+          .properties()
+          .forEach(
+              e -> {
+                int slash = e.getKey().lastIndexOf('/');
+                positions.put(
+                    new SourcePartition(
+                        e.getKey().substring(0, slash),
+                        Integer.parseInt(e.getKey().substring(slash + 1))),
+                    e.getValue().asLong());
+              });
+      out.add(new Commit(r.get("seq").asLong(), List.copyOf(files), Map.copyOf(positions)));
+    }
+    return out;
+  }
+
   /** Commits every view with uncommitted rows or positions. */
   public void commitAll() throws IOException {
     for (ViewFiles f : views.values()) {
@@ -349,16 +390,9 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
 
     /** Rolls committed files forward, deletes uncommitted ones, and loads positions. */
     private void recover() throws IOException {
-      List<Path> records = new ArrayList<>();
-      try (DirectoryStream<Path> s = Files.newDirectoryStream(commits, "*.json")) {
-        s.forEach(records::add);
-      }
-      records.sort(null);
-      for (Path record : records) {
-        JsonNode r = JSON.readTree(record.toFile());
-        nextSeq = Math.max(nextSeq, r.get("seq").asLong() + 1);
-        for (JsonNode f : r.get("files")) {
-          Path target = dir.resolve(f.asText());
+      for (Commit r : commits(dir)) {
+        nextSeq = Math.max(nextSeq, r.seq() + 1);
+        for (Path target : r.files()) {
           Path temp = target.resolveSibling("." + target.getFileName() + ".tmp");
           if (!Files.exists(target) && Files.exists(temp)) {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -366,17 +400,7 @@ public final class ParquetOfflineSink implements RowSink, AutoCloseable {
           }
         }
         committed.clear();
-        r.get("positions")
-            .properties()
-            .forEach(
-                e -> {
-                  int slash = e.getKey().lastIndexOf('/');
-                  committed.put(
-                      new SourcePartition(
-                          e.getKey().substring(0, slash),
-                          Integer.parseInt(e.getKey().substring(slash + 1))),
-                      e.getValue().asLong());
-                });
+        committed.putAll(r.positions());
       }
       try (var walk = Files.walk(dir)) {
         for (Path p : walk.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {

@@ -1,7 +1,5 @@
 package dev.quiver.offline;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.proto.v1.Field;
 import dev.quiver.proto.v1.Source;
 import dev.quiver.registry.rows.SourceArchive;
@@ -10,7 +8,6 @@ import dev.quiver.registry.semantics.Micros;
 import dev.quiver.registry.semantics.OrderKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -31,8 +28,6 @@ import org.apache.parquet.hadoop.ParquetReader;
  * <p>Thread-safe; each {@link SourceArchive.Records} is used by one thread.
  */
 public final class SourceArchiveReader implements SourceArchive.Reader {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final ParquetOfflineSink sink;
 
   /**
@@ -50,23 +45,15 @@ public final class SourceArchiveReader implements SourceArchive.Reader {
   @Override
   public SourceArchive.Records read(Source source, SourcePartition partition, long from, long to)
       throws IOException {
-    Path dir = sink.directory(SourceArchive.id(source.getName()));
-    List<Path> records = new ArrayList<>();
-    Path commits = dir.resolve("_commits");
-    if (Files.isDirectory(commits)) {
-      try (DirectoryStream<Path> s = Files.newDirectoryStream(commits, "*.json")) {
-        s.forEach(records::add);
-      }
-    }
-    records.sort(null);
-    return new Reading(source, dir, records, partition, from, to);
+    List<ParquetOfflineSink.Commit> commits =
+        ParquetOfflineSink.commits(sink.directory(SourceArchive.id(source.getName())));
+    return new Reading(source, commits, partition, from, to);
   }
 
   /** Records of one partition, commit by commit. */
   private static final class Reading implements SourceArchive.Records {
     private final Source source;
-    private final Path dir;
-    private final List<Path> commits;
+    private final List<ParquetOfflineSink.Commit> commits;
     private final SourcePartition partition;
     private final long from;
     private final long to;
@@ -78,13 +65,11 @@ public final class SourceArchiveReader implements SourceArchive.Reader {
 
     Reading(
         Source source,
-        Path dir,
-        List<Path> commits,
+        List<ParquetOfflineSink.Commit> commits,
         SourcePartition partition,
         long from,
         long to) {
       this.source = source;
-      this.dir = dir;
       this.commits = commits;
       this.partition = partition;
       this.from = from;
@@ -132,15 +117,13 @@ public final class SourceArchiveReader implements SourceArchive.Reader {
 
     /** Opens the next commit whose range of the partition meets [from, to); false past the end. */
     private boolean openNextCommit() throws IOException {
-      String key = partition.topic() + "/" + partition.partition();
       while (nextCommit < commits.size()) {
-        JsonNode record = JSON.readTree(commits.get(nextCommit++).toFile());
+        ParquetOfflineSink.Commit record = commits.get(nextCommit++);
         long start = reached;
-        JsonNode position = record.get("positions").get(key);
-        if (position == null) {
+        Long end = record.positions().get(partition);
+        if (end == null) {
           continue;
         }
-        long end = position.asLong();
         reached = Math.max(reached, end);
         if (end <= from || end <= start) {
           continue;
@@ -149,8 +132,7 @@ public final class SourceArchiveReader implements SourceArchive.Reader {
           return false;
         }
         List<Path> files = new ArrayList<>();
-        for (JsonNode f : record.get("files")) {
-          Path file = dir.resolve(f.asText());
+        for (Path file : record.files()) {
           if (Files.exists(file)) {
             files.add(file);
           }

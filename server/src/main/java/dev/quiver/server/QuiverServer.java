@@ -259,7 +259,7 @@ public final class QuiverServer implements AutoCloseable {
 
     /**
      * Records a new view version may still have to apply, on its most behind partition, when it
-     * takes over from the version before it (docs/sources.md#versions).
+     * takes over from the version before it (docs/history.md).
      */
     public Options withSwitchLagRecords(long max) {
       if (max < 0) {
@@ -757,12 +757,20 @@ public final class QuiverServer implements AutoCloseable {
     if (instead.equals(servingInstead)) {
       return;
     }
-    ServingCatalog served = ServingCatalog.of(snapshot, instead);
-    catalog.set(served);
-    liveProfiles.apply(snapshot, served);
+    serve(snapshot, instead);
     LOG.info(
         "serving versions now {} (views not listed serve their active version)",
         instead.isEmpty() ? "the active ones" : instead);
+  }
+
+  /**
+   * Swaps in the catalog of {@code snapshot} serving the versions {@code instead} of the active
+   * ones, and the live profiles with it.
+   */
+  private void serve(RegistrySnapshot snapshot, Map<String, Integer> instead) {
+    ServingCatalog served = ServingCatalog.of(snapshot, instead);
+    catalog.set(served);
+    liveProfiles.apply(snapshot, served);
     servingInstead = instead;
   }
 
@@ -856,10 +864,7 @@ public final class QuiverServer implements AutoCloseable {
             .map(s -> SourceArchive.id(s.getName()))
             .toList());
     ingestion.apply(snapshot, logic);
-    servingInstead = servingVersions.choose(snapshot, ingestion.viewLag());
-    ServingCatalog served = ServingCatalog.of(snapshot, servingInstead);
-    catalog.set(served);
-    liveProfiles.apply(snapshot, served);
+    serve(snapshot, servingVersions.choose(snapshot, ingestion.viewLag()));
     featureLogger.apply(snapshot);
     RegistrySnapshot logs = FeatureLog.registry(snapshot);
     List<ViewId> logViews = new ArrayList<>();

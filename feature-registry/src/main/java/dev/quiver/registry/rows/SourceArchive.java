@@ -97,7 +97,10 @@ public final class SourceArchive {
 
   /** Reads a source's archive back, as the offline store committed it. Thread-safe. */
   public interface Reader {
-    /** The partitions archived, with the offset of the next record to archive of each. */
+    /**
+     * The partitions archived, with the offset of the next record to archive of each: a snapshot,
+     * unchanged by later commits.
+     */
     Map<SourcePartition, Long> committed(String source) throws IOException;
 
     /**

@@ -273,17 +273,13 @@ public final class Backfills implements AutoCloseable {
           if (rows.size() >= BATCH) {
             offline.write(new RowBatch(rows, Map.of(archive, Map.of(sp, next))));
             rows.clear();
-            status.put("bytes_read", file.bytesRead());
-            status.put("records", records);
-            status.put("bad", bad);
+            counts(status, file, records, bad);
             write(dataDir, r, status);
           }
         }
         offline.write(new RowBatch(rows, Map.of(archive, Map.of(sp, next))));
         offline.commitAll();
-        status.put("bytes_read", file.bytesRead());
-        status.put("records", records);
-        status.put("bad", bad);
+        counts(status, file, records, bad);
         status.put("archived_to", next);
         status.put("state", "filling");
         write(dataDir, r, status);
@@ -303,6 +299,12 @@ public final class Backfills implements AutoCloseable {
       status.put("error", e.getMessage() == null ? e.toString() : e.getMessage());
       write(dataDir, r, status);
     }
+  }
+
+  private static void counts(ObjectNode status, HistoryFile file, long records, long bad) {
+    status.put("bytes_read", file.bytesRead());
+    status.put("records", records);
+    status.put("bad", bad);
   }
 
   /** Writes how far each view of the source is with the backfill's records. */

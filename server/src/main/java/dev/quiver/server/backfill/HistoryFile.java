@@ -140,10 +140,15 @@ public final class HistoryFile implements AutoCloseable {
         return new Entry(index, null, "record " + index + ": " + e.getMessage());
       }
     }
+    return checked("record", values, nulls);
+  }
+
+  /** The current record's fields after the checks every source record passes. */
+  private Entry checked(String what, Map<String, Object> values, Set<String> nulls) {
     try {
       return new Entry(index, checks.check(new RecordDecoder.Fields(values, nulls)), null);
     } catch (BadRecordException e) {
-      return new Entry(index, null, "record " + index + ": " + e.getMessage());
+      return new Entry(index, null, what + " " + index + ": " + e.getMessage());
     }
   }
 
@@ -230,11 +235,7 @@ public final class HistoryFile implements AutoCloseable {
       }
       values.put(f.getName(), v);
     }
-    try {
-      return new Entry(index, checks.check(new RecordDecoder.Fields(values, nulls)), null);
-    } catch (BadRecordException e) {
-      return new Entry(index, null, "row " + index + ": " + e.getMessage());
-    }
+    return checked("row", values, nulls);
   }
 
   /**
